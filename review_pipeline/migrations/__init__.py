@@ -1,0 +1,1 @@
+"""Alembic environment; the DDL itself lives in ``sql/migrations/*.sql``."""
