@@ -39,10 +39,17 @@ def _config() -> Config:
     return cfg
 
 
+def _label(revisions: tuple[str, ...] | list[str]) -> str | None:
+    # Stages may add migrations on parallel branches; the state is the sorted set of heads.
+    return "+".join(sorted(revisions)) or None
+
+
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(_config()).get_current_head()
-    assert head is not None
-    return head
+    """The newest revision(s), joined with '+' when stages' branches have not been merged."""
+    heads = ScriptDirectory.from_config(_config()).get_heads()
+    label = _label(list(heads))
+    assert label is not None
+    return label
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -51,7 +58,7 @@ def current_revision(engine: Engine) -> str | None:
         if exists is None:
             return None
         ctx = MigrationContext.configure(conn, opts={"version_table_schema": "ops"})
-        return ctx.get_current_revision()
+        return _label(ctx.get_current_heads())
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
@@ -67,7 +74,7 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
         )
         cfg = _config()
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "heads")
     after = current_revision(engine)
     assert after is not None
     if before != after:
