@@ -32,6 +32,14 @@ out = Console(soft_wrap=True)
 _COMMAND_MODULES = (
     "review_pipeline.cli.db_cmd",
     "review_pipeline.cli.generate_cmd",
+    "review_pipeline.cli.extract_cmd",
+    "review_pipeline.cli.check_cmd",
+    "review_pipeline.cli.warehouse_cmd",
+    "review_pipeline.cli.report_cmd",
+    "review_pipeline.cli.pack_cmd",
+    "review_pipeline.cli.advice_cmd",
+    "review_pipeline.cli.bench_cmd",
+    "review_pipeline.cli.demo_cmd",
 )
 
 _state = {"verbose": False}
@@ -69,7 +77,13 @@ def _root(
 
 def _register() -> None:
     for name in _COMMAND_MODULES:
-        importlib.import_module(name).register(app)
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:  # that stage is not part of this build
+                continue
+            raise
+        module.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

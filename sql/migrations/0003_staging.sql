@@ -301,3 +301,12 @@ create table if not exists quarantine.staging_row (
 );
 
 create index if not exists staging_row_batch_ix on quarantine.staging_row (batch_id);
+
+-- Leads kept out of the facts on a business day because an `error` rule
+-- fired for them that day (filled by the checks, read by the warehouse).
+create table if not exists dq.lead_quarantine (
+    lead_id text not null,
+    business_date date not null,
+    rule_ids text[] not null,
+    primary key (lead_id, business_date)
+);
