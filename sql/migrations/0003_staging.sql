@@ -310,3 +310,31 @@ create table if not exists dq.lead_quarantine (
     rule_ids text[] not null,
     primary key (lead_id, business_date)
 );
+
+-- One row per extraction batch (a source table or a file, for one window):
+-- written by extraction, read by the gates (reconciliation, volume, freshness).
+create table if not exists ops.extract_batch (
+    batch_id bigint generated always as identity primary key,
+    source text not null,
+    entity text not null,
+    source_object text not null,
+    business_date date,
+    window_start timestamptz,
+    window_end timestamptz,
+    rows_in bigint not null default 0,
+    rows_raw bigint not null default 0,
+    rows_deleted bigint not null default 0,
+    rows_staged bigint not null default 0,
+    rows_quarantined bigint not null default 0,
+    amount_in_cny numeric(20, 2),
+    amount_staged_cny numeric(20, 2),
+    checksum text,
+    max_source_updated_at timestamptz,
+    status text not null default 'running'
+    constraint extract_batch_status_ck check (status in ('running', 'success', 'failed')),
+    started_at timestamptz not null default clock_timestamp(),
+    finished_at timestamptz,
+    error_text text
+);
+
+create index if not exists extract_batch_source_ix on ops.extract_batch (source, entity, business_date);
