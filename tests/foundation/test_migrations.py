@@ -53,4 +53,6 @@ def test_concurrent_upgrades_apply_once(db_settings):
         results = list(pool.map(lambda _: upgrade(engine), range(3)))
     assert all(after == head_revision() for _, after in results)
     with engine.connect() as conn:
-        assert conn.execute(sa.text("select count(*) from ops.alembic_version")).scalar_one() == len(head_revision().split("+"))
+        assert conn.execute(
+            sa.text("select count(*) from ops.alembic_version")
+        ).scalar_one() == len(head_revision().split("+"))
