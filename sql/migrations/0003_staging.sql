@@ -131,6 +131,9 @@ create table if not exists staging.lead (
     constraint lead_stage_ck check (stage in ('S1', 'S2', 'S3', 'S4', 'S5', 'LOST', 'CANCELLED')),
     status text
     constraint lead_status_ck check (status in ('OPEN', 'PENDING_ORDER', 'ORDERED', 'LOST', 'CANCELLED')),
+    -- the source's own names; stage/status stay null when the mapping does not know them (LQ03)
+    stage_raw text,
+    status_raw text,
     amount_cny numeric(18, 2),
     expected_tender_date date,
     expected_order_date date,
@@ -156,6 +159,8 @@ create table if not exists staging.lead_history (
     seq integer not null default 0,
     stage text,
     status text,
+    stage_raw text,
+    status_raw text,
     amount_cny numeric(18, 2),
     owner_id text,
     expected_tender_date date,
