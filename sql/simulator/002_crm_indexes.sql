@@ -1,0 +1,31 @@
+-- Keys and indexes of the simulated CRM, built after the bulk load.
+alter table crm.dict_industry add primary key (industry_code);
+alter table crm.dict_city add primary key (city_code);
+alter table crm.product_line add primary key (product_line_code);
+alter table crm.org_unit add primary key (unit_id);
+alter table crm.sys_user add primary key (user_id);
+alter table crm.user_assignment add primary key (assignment_id);
+alter table crm.channel_partner add primary key (partner_id);
+alter table crm.customer add primary key (customer_id);
+alter table crm.customer_history add primary key (customer_id, version_no);
+alter table crm.opportunity add primary key (opp_id);
+alter table crm.opportunity_history add primary key (history_id);
+alter table crm.visit_record add primary key (visit_id);
+alter table crm.daily_report add primary key (report_id);
+alter table crm.weekly_plan add primary key (plan_id);
+alter table crm.sales_target add primary key (target_id);
+alter table crm.monthly_plan add primary key (plan_id);
+
+create unique index if not exists opportunity_code_uq on crm.opportunity (opp_code);
+create index if not exists opportunity_updated_idx on crm.opportunity (updated_at);
+create index if not exists opportunity_history_opp_idx on crm.opportunity_history (opp_id, seq_no);
+create index if not exists opportunity_history_changed_idx on crm.opportunity_history (changed_at);
+create index if not exists visit_record_updated_idx on crm.visit_record (updated_at);
+create index if not exists visit_record_opp_idx on crm.visit_record (opp_id, visit_date);
+create unique index if not exists daily_report_user_date_uq on crm.daily_report (user_id, report_date);
+create index if not exists daily_report_updated_idx on crm.daily_report (updated_at);
+create index if not exists weekly_plan_updated_idx on crm.weekly_plan (updated_at);
+create index if not exists customer_updated_idx on crm.customer (updated_at);
+create index if not exists sales_target_created_idx on crm.sales_target (created_at);
+create index if not exists monthly_plan_created_idx on crm.monthly_plan (created_at);
+create index if not exists user_assignment_user_idx on crm.user_assignment (user_id, effective_from);
