@@ -1,0 +1,54 @@
+"""Point Airflow at a private, throw-away home before anything imports it.
+
+Loaded by the conftest files of ``tests/airflow`` and ``tests/dags`` (by path,
+so both share one module and one home). Airflow reads its configuration once,
+at first import, so this must run first; it refuses to continue when another
+module already imported Airflow with a different home. Other test folders are
+unaffected: they never read these variables.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DAGS_FOLDER = REPO / "dags"
+PLUGINS_FOLDER = REPO / "plugins"
+_MARK = "_REVIEW_TEST_AIRFLOW_HOME"
+
+
+def configure() -> Path:
+    """Set the Airflow environment for this test process (idempotent); return AIRFLOW_HOME."""
+    existing = os.environ.get(_MARK)
+    if existing:
+        return Path(existing)
+    home = Path(tempfile.mkdtemp(prefix="rp-airflow-home-"))
+    atexit.register(shutil.rmtree, home, True)
+    if "airflow.configuration" in sys.modules:
+        raise RuntimeError(
+            "Airflow was imported before tests/airflow/_testenv.py configured it; "
+            "import Airflow only inside tests or fixtures"
+        )
+    os.environ.update(
+        {
+            _MARK: str(home),
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_FOLDER),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        }
+    )
+    # Connections and variables of the developer's shell must not leak into the tests.
+    for key in list(os.environ):
+        if key.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_")):
+            del os.environ[key]
+    return home

@@ -1,0 +1,36 @@
+"""Airflow fixtures: a private AIRFLOW_HOME and a SQLite metadata DB for this session.
+
+The environment is set when this file is imported, before any test imports
+Airflow (see ``_testenv.py``); the metadata DB is reset once per session.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _load_testenv():
+    name = "review_airflow_testenv"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_testenv.py"))
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+AIRFLOW_HOME = _load_testenv().configure()
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A freshly reset SQLite metadata DB (once per session); returns AIRFLOW_HOME."""
+    from airflow.utils import db
+
+    db.resetdb()
+    return AIRFLOW_HOME
