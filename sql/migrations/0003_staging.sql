@@ -63,6 +63,8 @@ create table if not exists staging.channel_partner (
 create table if not exists staging.team (
     team_id text primary key,
     name text not null,
+    unit_level text not null default 'TEAM'
+    constraint team_unit_level_ck check (unit_level in ('COMPANY', 'BU', 'REGION', 'TEAM')),
     business_unit text,
     region_code text,
     parent_team_id text,
