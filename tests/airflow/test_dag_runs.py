@@ -1,0 +1,241 @@
+"""Whole DAGs through ``dag.test()`` against a real warehouse database.
+
+The tasks reach the warehouse through the Airflow connection
+``review_warehouse`` (``AIRFLOW_CONN_REVIEW_WAREHOUSE``), as in production;
+stages not written yet are skipped by the orchestration layer, so today the
+records come from ``prepare_warehouse`` and the weekly/monthly gates.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import date
+from pathlib import Path
+
+import pendulum
+import pytest
+import sqlalchemy as sa
+
+pytestmark = [pytest.mark.airflow, pytest.mark.integration]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def warehouse_conn(db_settings, monkeypatch):
+    """A fresh, empty warehouse reachable only through the Airflow connection."""
+    url = db_settings.warehouse_url.get_secret_value()
+    monkeypatch.delenv("REVIEW_WAREHOUSE_URL")
+    monkeypatch.setenv("AIRFLOW_CONN_REVIEW_WAREHOUSE", url)
+    return sa.create_engine(url, poolclass=sa.pool.NullPool)
+
+
+def _dag(dag_id: str, folder: Path = REPO / "dags"):
+    from airflow.dag_processing.dagbag import DagBag
+
+    path = folder / f"{dag_id}.py"
+    bag = DagBag(dag_folder=str(path))
+    assert bag.import_errors == {}
+    return bag.dags[dag_id]
+
+
+def _states(run_id: str, dag_id: str) -> dict[str, str]:
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        tis = session.scalars(
+            sa.select(TaskInstance).where(
+                TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id
+            )
+        ).all()
+        return {ti.task_id: str(ti.state) for ti in tis}
+
+
+def _step_runs(engine: sa.Engine) -> list[sa.Row]:
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.text(
+                "select step, business_date, status, airflow_run_id, details"
+                " from ops.step_run order by run_id"
+            )
+        ).all()
+
+
+def test_review_daily_end_to_end(airflow_db, warehouse_conn):
+    dag = _dag("review_daily")
+    # 02:00 Shanghai on the 27th processes the 26th
+    run = dag.test(logical_date=pendulum.datetime(2026, 11, 27, 2, tz="Asia/Shanghai"))
+
+    assert run.state == "success"
+    states = _states(run.run_id, "review_daily")
+    assert set(states) == {t.task_id for t in dag.tasks}
+    assert set(states.values()) == {"success"}, states
+
+    rows = _step_runs(warehouse_conn)
+    assert rows, "ops.step_run got no row"
+    prepared = [r for r in rows if r.step == "prepare_warehouse"]
+    assert len(prepared) == 1
+    assert prepared[0].status == "success"
+    assert prepared[0].business_date == date(2026, 11, 26)
+    assert prepared[0].airflow_run_id == run.run_id
+    assert prepared[0].details["revision"]
+    assert all(r.status == "success" and r.business_date == date(2026, 11, 26) for r in rows)
+
+
+def test_review_daily_date_param_wins(airflow_db, warehouse_conn):
+    dag = _dag("review_daily")
+    run = dag.test(
+        logical_date=pendulum.datetime(2026, 11, 27, 2, tz="Asia/Shanghai"),
+        run_conf={"date": "2026-10-08", "dry_run": True},
+    )
+    assert run.state == "success"
+    assert set(_states(run.run_id, "review_daily").values()) == {"success"}
+    # a dry run migrates nothing and records nothing
+    with warehouse_conn.connect() as conn:
+        assert conn.execute(sa.text("select to_regclass('ops.step_run')")).scalar() is None
+
+
+def _record_daily_build(engine: sa.Engine, day: date) -> None:
+    from review_pipeline.migrations.runner import upgrade
+
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "insert into ops.step_run (step, business_date, status, finished_at)"
+                " values ('build_daily_marts', :d, 'success', clock_timestamp())"
+            ),
+            {"d": day},
+        )
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "logical_date", "business_date"),
+    [
+        # Monday 07:00 Shanghai -> the Sunday before
+        (
+            "review_weekly",
+            pendulum.datetime(2026, 11, 23, 7, tz="Asia/Shanghai"),
+            date(2026, 11, 22),
+        ),
+        # the 1st -> the last day of the month before
+        (
+            "review_monthly",
+            pendulum.datetime(2026, 11, 1, 6, tz="Asia/Shanghai"),
+            date(2026, 10, 31),
+        ),
+    ],
+)
+def test_gated_dags_run_when_the_daily_build_exists(
+    airflow_db, warehouse_conn, dag_id, logical_date, business_date
+):
+    from review_pipeline.db import normalise_url
+
+    engine = sa.create_engine(normalise_url(warehouse_conn.url), poolclass=sa.pool.NullPool)
+    _record_daily_build(engine, business_date)
+    dag = _dag(dag_id)
+    run = dag.test(logical_date=logical_date)
+    assert run.state == "success"
+    states = _states(run.run_id, dag_id)
+    assert set(states) == {t.task_id for t in dag.tasks}
+    assert set(states.values()) == {"success"}, states
+
+
+FAILING_DAG = '''
+"""Test-only DAG: one task that fails once, with the project's failure e-mail."""
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+
+
+def _email_data_team(context):
+    from review_pipeline.orchestration import notify_task_failure
+
+    notify_task_failure(context)
+
+
+@dag(schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False)
+def rp_failing():
+    @task(retries=0, on_failure_callback=[_email_data_team])
+    def load_nothing():
+        raise RuntimeError("warehouse unreachable")
+
+    load_nothing()
+
+
+rp_failing()
+'''
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 collecting the messages it receives."""
+    from aiosmtpd.controller import Controller
+
+    class _Collect:
+        def __init__(self) -> None:
+            self.messages: list[tuple[str, list[str], bytes]] = []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
+            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+            return "250 OK"
+
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = _Collect()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield controller, handler
+    finally:
+        controller.stop()
+
+
+def test_failed_task_emails_the_data_team(airflow_db, smtp_server, tmp_path, monkeypatch):
+    import json
+
+    controller, handler = smtp_server
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_REVIEW_SMTP",
+        json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": "127.0.0.1",
+                "port": controller.port,
+                "extra": {
+                    "disable_ssl": True,
+                    "disable_tls": True,
+                    "from_email": "airflow@review.invalid",
+                    "retry_limit": 0,
+                },
+            }
+        ),
+    )
+    # read when the task fails, not when the DAG is parsed
+    monkeypatch.setenv("AIRFLOW_VAR_REVIEW_ALERT_EMAIL", "data-team@review.invalid")
+    (tmp_path / "rp_failing.py").write_text(textwrap.dedent(FAILING_DAG))
+    # dag.test() serialises DAGs from the configured bundles: add one for tmp_path
+    local = "airflow.dag_processing.bundles.local.LocalDagBundle"
+    monkeypatch.setenv(
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST",
+        json.dumps(
+            [
+                {"name": "dags-folder", "classpath": local, "kwargs": {}},
+                {"name": "rp-test-failing", "classpath": local, "kwargs": {"path": str(tmp_path)}},
+            ]
+        ),
+    )
+    run = _dag("rp_failing", tmp_path).test()
+
+    assert run.state == "failed"
+    assert len(handler.messages) == 1
+    sender, recipients, content = handler.messages[0]
+    assert sender == "airflow@review.invalid"
+    assert recipients == ["data-team@review.invalid"]
+    text = content.decode("utf-8", "replace")
+    assert "rp_failing.load_nothing failed" in text
