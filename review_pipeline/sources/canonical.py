@@ -21,6 +21,7 @@ STAGES = ("S1", "S2", "S3", "S4", "S5", "LOST", "CANCELLED")
 STATUSES = ("OPEN", "PENDING_ORDER", "ORDERED", "LOST", "CANCELLED")
 TARGET_LEVELS = ("COMPANY", "REGION", "TEAM", "PERSON")
 MEASURES = ("ORDER", "COLLECTION")
+UNIT_LEVELS = ("COMPANY", "BU", "REGION", "TEAM")
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ _ENTITIES: tuple[Entity, ...] = (
         (
             _t("team_id", True),
             _t("name", True),
+            Field("unit_level", "enum", values=UNIT_LEVELS, default="TEAM"),
             _e("business_unit", BUSINESS_UNITS),
             _t("region_code"),
             _t("parent_team_id"),

@@ -1,0 +1,215 @@
+"""load_file on a migrated warehouse: exactly-once, quarantine, archive, invariants."""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.sources.conftest import (
+    INVOICE_HEADER,
+    LOAD_TIME,
+    ORDER_HEADER,
+    collections_workbook,
+    order_rows,
+    write_csv,
+)
+
+pytestmark = pytest.mark.integration
+
+
+def _load(warehouse, mapping, entity, name, landing, archive, **kw):
+    from review_pipeline.sources.files import load_file
+
+    with warehouse.connect() as conn:
+        result = load_file(
+            conn,
+            mapping,
+            entity,
+            name,
+            landing_dir=landing,
+            archive_dir=archive,
+            load_time=LOAD_TIME,
+            **kw,
+        )
+        conn.commit()
+    return result
+
+
+def _scalar(warehouse, query: str, **params):
+    with warehouse.connect() as conn:
+        return conn.execute(sa.text(query), params).scalar_one()
+
+
+def test_same_file_twice_renamed_copy_and_new_version(warehouse, finance_mapping, landing, archive):
+    write_csv(landing / "orders_20261126.csv", ORDER_HEADER, order_rows(5))
+    spare = landing.parent / "spare.csv"
+    shutil.copy(landing / "orders_20261126.csv", spare)
+
+    first = _load(
+        warehouse, finance_mapping, "sales_order", "orders_20261126.csv", landing, archive
+    )
+    assert (first.status, first.version, first.rows_in, first.rows_loaded) == ("loaded", 1, 5, 5)
+    assert first.archived_path is not None and Path(first.archived_path).is_file()
+    assert Path(first.archived_path).parent == archive / "sim_finance" / "2026" / "11"
+    assert Path(first.archived_path).name.startswith(first.sha256[:16])
+    assert not (landing / "orders_20261126.csv").exists()
+
+    # The same file dropped again: skipped, nothing loaded twice.
+    shutil.copy(spare, landing / "orders_20261126.csv")
+    again = _load(
+        warehouse, finance_mapping, "sales_order", "orders_20261126.csv", landing, archive
+    )
+    assert again.status == "skipped" and again.previous_id == first.file_id
+
+    # A renamed copy: recorded as a duplicate, not loaded.
+    shutil.copy(spare, landing / "orders_20261126_copy.csv")
+    dup = _load(
+        warehouse, finance_mapping, "sales_order", "orders_20261126_copy.csv", landing, archive
+    )
+    assert dup.status == "duplicate" and dup.previous_id == first.file_id
+    assert "orders_20261126.csv" in dup.message
+
+    # Changed content under the same name: version 2.
+    write_csv(landing / "orders_20261126.csv", ORDER_HEADER, order_rows(6))
+    v2 = _load(warehouse, finance_mapping, "sales_order", "orders_20261126.csv", landing, archive)
+    assert (v2.status, v2.version, v2.rows_loaded) == ("loaded", 2, 6)
+    assert v2.previous_id == first.file_id
+
+    assert _scalar(warehouse, "select count(*) from raw.file_sales_order") == 11
+    with warehouse.connect() as conn:
+        statuses = conn.execute(
+            sa.text("select status, version from ops.file_manifest order by file_id")
+        ).all()
+    assert [tuple(r) for r in statuses] == [("loaded", 1), ("duplicate", None), ("loaded", 2)]
+
+
+def test_sim_finance_three_files_typed_values(file_wh, finance_mapping, landing, archive):
+    warehouse = file_wh
+    write_csv(landing / "orders_20261126.csv", ORDER_HEADER, order_rows(3))
+    write_csv(
+        landing / "invoices_20261126.csv",
+        INVOICE_HEADER,
+        [
+            [
+                "FP0001",
+                "SO000001",
+                "2026/11/02",
+                "2026/12/02",
+                "C0001",
+                "客户一",
+                "E001",
+                "1,234,500.00",
+            ],
+            ["FP0002", "SO000002", "2026/13/02", "2026/12/02", "C0002", "客户二", "E002", "12.00"],
+            ["", "SO000003", "2026/11/03", "2026/12/03", "C0003", "客户三", "E003", "8.00"],
+        ],
+        encoding="gbk",
+    )
+    collections_workbook(
+        landing / "collections_20261126.xlsx",
+        [
+            ["SK001", "FP0001", 46351, "C0001", "客户一", "1,000.00", "E001"],
+            ["SK002", "FP0001", 46352, "C0001", "客户一", 234500, "E001"],
+            ["SK003", "FP0009", "not a date", "C0009", "客户九", 1, "E009"],
+        ],
+        total=235501,
+    )
+    from review_pipeline.sources.files import load_landing
+
+    with warehouse.connect() as conn:
+        results = load_landing(
+            conn, finance_mapping, landing_dir=landing, archive_dir=archive, load_time=LOAD_TIME
+        )
+        conn.commit()
+    by_entity = {r.entity: r for r in results}
+    assert {e: (r.rows_in, r.rows_loaded, r.rows_quarantined) for e, r in by_entity.items()} == {
+        "sales_order": (3, 3, 0),
+        "invoice": (3, 1, 2),
+        "collection": (3, 2, 1),
+    }
+    assert by_entity["collection"].rows_dropped == 1  # the 合计 row
+    assert by_entity["invoice"].encoding == "gb18030"
+    with warehouse.connect() as conn:
+        inv = conn.execute(
+            sa.text("select invoice_id, invoice_date, amount_cny from raw.file_invoice")
+        ).one()
+        assert tuple(inv) == ("FP0001", "2026-11-02", "1234500.00")
+        coll = conn.execute(
+            sa.text(
+                "select collection_id, collection_date, amount_cny::numeric as amount"
+                " from raw.file_collection order by collection_id"
+            )
+        ).all()
+        assert [tuple(r) for r in coll] == [
+            ("SK001", "2026-11-25", Decimal("1000.00")),  # serial 46351
+            ("SK002", "2026-11-26", Decimal("234500.00")),
+        ]
+        bad = conn.execute(
+            sa.text(
+                "select file_name, line_no, column_name, rule, reason from quarantine.file_row"
+                " order by file_name, line_no"
+            )
+        ).all()
+    assert [(r.file_name, r.line_no, r.column_name, r.rule) for r in bad] == [
+        ("collections_20261126.xlsx", 8, "收款日期", "ROW_BAD_DATE"),
+        ("invoices_20261126.csv", 3, "开票日期", "ROW_BAD_DATE"),
+        ("invoices_20261126.csv", 4, "发票号码", "ROW_MISSING_KEY"),
+    ]
+    assert "2026/13/02" in bad[1].reason
+    # every manifest row satisfies the invariant in the database too
+    assert (
+        _scalar(
+            warehouse,
+            "select count(*) from ops.file_manifest where rows_in <> rows_loaded + rows_quarantined",
+        )
+        == 0
+    )
+
+
+def test_unreadable_file_is_quarantined_whole_and_kept(file_wh, finance_mapping, landing, archive):
+    warehouse = file_wh
+    (landing / "invoices_20261127.csv").write_bytes(b"\xff\xfe\x00garbage\x81\x30")
+    result = _load(warehouse, finance_mapping, "invoice", "invoices_20261127.csv", landing, archive)
+    assert result.status == "quarantined"
+    assert "invoices_20261127.csv" in result.message and "FILE_ENCODING" in result.message
+    assert (landing / "invoices_20261127.csv").exists()  # left for a person to look at
+    with warehouse.connect() as conn:
+        row = conn.execute(sa.text("select rule, reason, file_name from quarantine.file")).one()
+    assert row.rule == "FILE_ENCODING" and "neither UTF-8 nor GB18030" in row.reason
+    # the same broken file again is not re-recorded
+    again = _load(warehouse, finance_mapping, "invoice", "invoices_20261127.csv", landing, archive)
+    assert again.status == "skipped"
+
+
+def test_wrong_columns_quarantine_the_file(file_wh, finance_mapping, landing, archive):
+    warehouse = file_wh
+    write_csv(landing / "orders_20261128.csv", ["编号", "日期", "金额"], [["1", "2026-11-01", "3"]])
+    result = _load(
+        warehouse, finance_mapping, "sales_order", "orders_20261128.csv", landing, archive
+    )
+    assert result.status == "quarantined"
+    assert "FILE_HEADER" in result.message and "orders_20261128.csv" in result.message
+    assert _scalar(warehouse, "select count(*) from raw.file_sales_order") == 0
+
+
+def test_failed_load_rolls_back_and_keeps_the_file(
+    file_wh, finance_mapping, landing, archive, monkeypatch
+):
+    warehouse = file_wh
+    from review_pipeline.sources import files
+
+    write_csv(landing / "orders_20261129.csv", ORDER_HEADER, order_rows(4))
+
+    def broken(conn, table, result):
+        raise files.InvariantViolated("simulated loss")
+
+    monkeypatch.setattr(files, "_check_invariant", broken)
+    with pytest.raises(files.InvariantViolated):
+        _load(warehouse, finance_mapping, "sales_order", "orders_20261129.csv", landing, archive)
+    assert (landing / "orders_20261129.csv").exists()
+    assert _scalar(warehouse, "select count(*) from ops.file_manifest") == 0
+    assert _scalar(warehouse, "select count(*) from raw.file_sales_order") == 0
