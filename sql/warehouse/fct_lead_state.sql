@@ -1,0 +1,152 @@
+-- Lead state as validity ranges: one row per lead version [valid_from, valid_to)
+-- in business days. The state on day D is the one after the last change made
+-- on or before D (two changes in one day: the later wins); consecutive days
+-- with an identical state merge; the first version starts on the creation
+-- day; a deleted lead ends on its deletion day. Leads without history rows
+-- get one version from staging.lead. Static attributes (customer, product
+-- line -> business unit) come from the lead row.
+delete from dw.fct_lead_state as s
+where
+    cast(:full_build as boolean)
+    or s.lead_id in (select c.lead_id from tmp_changed_leads as c);
+
+insert into dw.fct_lead_state (
+    lead_id, valid_from, valid_to, changed_at, stage, status, stage_code, is_open, amount_cny,
+    owner_id, expected_tender_date, expected_order_date, expected_collection_date,
+    expected_collection_cny, business_unit, product_line_code, customer_id, created_on
+)
+with leads as (
+    select
+        l.lead_id,
+        l.customer_id,
+        l.product_line_code,
+        coalesce(p.business_unit, l.business_unit) as business_unit,
+        (l.created_at at time zone :tz)::date as created_on,
+        coalesce((l.deleted_at at time zone :tz)::date, 'infinity') as deleted_on
+    from staging.lead as l
+    inner join tmp_changed_leads as c on l.lead_id = c.lead_id
+    left join staging.product_line as p on l.product_line_code = p.product_line_code
+),
+
+history as (
+    select distinct on (h.lead_id, (h.changed_at at time zone :tz)::date)
+        h.lead_id,
+        (h.changed_at at time zone :tz)::date as from_day,
+        h.changed_at,
+        h.stage,
+        h.status,
+        h.amount_cny,
+        h.owner_id,
+        h.expected_tender_date,
+        h.expected_order_date,
+        h.expected_collection_date,
+        h.expected_collection_cny
+    from staging.lead_history as h
+    inner join tmp_changed_leads as c on h.lead_id = c.lead_id
+    order by h.lead_id asc, (h.changed_at at time zone :tz)::date asc, h.changed_at desc, h.seq desc
+),
+
+without_history as (
+    select
+        l.lead_id,
+        (coalesce(l.updated_at, l.created_at) at time zone :tz)::date as from_day,
+        coalesce(l.updated_at, l.created_at) as changed_at,
+        l.stage,
+        l.status,
+        l.amount_cny,
+        l.owner_id,
+        l.expected_tender_date,
+        l.expected_order_date,
+        l.expected_collection_date,
+        l.expected_collection_cny
+    from staging.lead as l
+    inner join tmp_changed_leads as c on l.lead_id = c.lead_id
+    where not exists (select 1 from staging.lead_history as h where h.lead_id = l.lead_id)
+),
+
+day_states as (
+    select * from history
+    union all
+    select * from without_history
+),
+
+hashed as (
+    select
+        d.*,
+        md5(jsonb_build_array(
+            d.stage, d.status, d.amount_cny, d.owner_id, d.expected_tender_date, d.expected_order_date,
+            d.expected_collection_date, d.expected_collection_cny
+        )::text) as state_hash
+    from day_states as d
+),
+
+changes as (
+    select
+        h.*,
+        lag(h.state_hash) over (partition by h.lead_id order by h.from_day) as prev_hash
+    from hashed as h
+),
+
+versions as (
+    select
+        c.*,
+        row_number() over (partition by c.lead_id order by c.from_day) as version_no,
+        lead(c.from_day) over (partition by c.lead_id order by c.from_day) as next_day
+    from changes as c
+    where c.prev_hash is null or c.prev_hash <> c.state_hash
+),
+
+ranged as (
+    select
+        v.*,
+        l.customer_id,
+        l.product_line_code,
+        l.business_unit,
+        l.created_on,
+        case
+            when v.version_no = 1 then least(v.from_day, coalesce(l.created_on, v.from_day))
+            else v.from_day
+        end as valid_from,
+        least(coalesce(v.next_day, 'infinity'), l.deleted_on) as valid_to,
+        case
+            when v.stage = 'S5' and v.status = 'ORDERED' then 'S5_ORDERED'
+            when v.stage = 'S5' then 'S5_PENDING_ORDER'
+            when v.stage in ('S1', 'S2', 'S3', 'S4') and v.status in ('LOST', 'CANCELLED') then v.status
+            else v.stage
+        end as stage_code
+    from versions as v
+    inner join leads as l on v.lead_id = l.lead_id
+),
+
+final as (
+    select
+        r.*,
+        coalesce(
+            (r.stage in ('S1', 'S2', 'S3', 'S4') and coalesce(r.status, 'OPEN') = 'OPEN')
+            or (r.stage = 'S5' and r.status = 'PENDING_ORDER'),
+            false
+        ) as is_open
+    from ranged as r
+    where r.valid_to > r.valid_from
+)
+
+select
+    lead_id,
+    valid_from,
+    valid_to,
+    changed_at,
+    stage,
+    status,
+    stage_code,
+    is_open,
+    amount_cny,
+    owner_id,
+    expected_tender_date,
+    expected_order_date,
+    expected_collection_date,
+    expected_collection_cny,
+    business_unit,
+    product_line_code,
+    customer_id,
+    created_on
+from final;
