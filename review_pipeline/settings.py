@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     statement_timeout_seconds: int = 900
     lock_timeout_seconds: int = 10
+    extract_lookback_minutes: int = Field(
+        default=360, ge=0, description="Re-read source rows this far behind the watermark (late commits)"
+    )
 
     stage_probabilities: StageProbabilities = StageProbabilities()
     rules: RuleSettings = RuleSettings()

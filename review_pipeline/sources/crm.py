@@ -1,0 +1,393 @@
+"""Incremental extraction from an SQL source (a CRM database) into raw and staging.
+
+Per entity, one batch:
+
+1. the source query (``sql/sources/<source>/<entity>.sql``, canonical column
+   names, filtered by ``:window_start``) streams with ``COPY (...) TO STDOUT``
+   straight into ``COPY ... FROM STDIN`` of a temporary table: no DataFrame,
+   memory flat in the table size;
+2. rows whose hash the raw log already holds are dropped (a look-back re-reads
+   recent rows; each version enters ``raw.crm_<entity>`` exactly once);
+3. keys reconciliation (``delete_detection: full_compare``) streams the
+   source's keys and records every key gone from the source as a delete;
+4. the batch is typed into ``staging`` (casts in SQL, cast failures to
+   ``quarantine.staging_row``), deletes applied, counts checked
+   (new raw rows = staged + quarantined) and the watermark moved,
+   all in one transaction: a crash leaves the previous state.
+
+The watermark is ``max(updated_at)`` seen, capped at the end of the business
+date, so a row stamped in the future (a clock-skewed client) is re-read by
+later runs instead of making them skip everything before it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+import sqlalchemy as sa
+from psycopg import sql
+
+from review_pipeline.db import crm_url, libpq_dsn, raw_psycopg, sql_dir, step_lock, warehouse_engine
+from review_pipeline.errors import ConfigError, ReviewError
+from review_pipeline.settings import Settings
+from review_pipeline.sources.canonical import CANONICAL
+from review_pipeline.sources.mapping import SourceMapping
+from review_pipeline.sources.sqlgen import (
+    SOFT_DELETE_COLUMN,
+    STAGING_TABLE,
+    raw_fields,
+    raw_table,
+    staging_delete,
+    staging_upsert,
+)
+
+log = logging.getLogger(__name__)
+
+# The order entities are extracted in: referenced before referencing.
+ENTITY_ORDER = tuple(CANONICAL)
+
+_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@dataclass
+class BatchResult:
+    """What one entity's batch did; the invariant rows_raw = staged + quarantined holds."""
+
+    source: str
+    entity: str
+    batch_id: int
+    rows_in: int
+    rows_raw: int
+    rows_deleted: int
+    rows_staged: int
+    rows_quarantined: int
+    watermark: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def to_psycopg_params(text: str) -> str:
+    """Turn ``:name`` parameters of a .sql file into psycopg's ``%(name)s`` (``::`` casts kept)."""
+    return _PARAM.sub(r"%(\1)s", text.replace("%", "%%"))
+
+
+def _query_text(mapping: SourceMapping, entity: str) -> str:
+    spec = mapping.entities[entity].table
+    assert spec is not None
+    relative = spec.query or f"{mapping.source}/{entity}.sql"
+    path = sql_dir() / "sources" / relative
+    if not path.is_file():
+        raise ConfigError(
+            f"{mapping.path or mapping.source}: entities.{entity}.table.query: {path} is missing"
+        )
+    return path.read_text(encoding="utf-8").strip().rstrip(";")
+
+
+def window_end(business_date: date, tz: str) -> datetime:
+    """The end of the business date (exclusive): next midnight in the business time zone."""
+    return datetime.combine(business_date + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz))
+
+
+def _copy_stream(
+    src: psycopg.Connection[Any],
+    dst: psycopg.Connection[Any],
+    select: sql.Composable,
+    params: dict[str, Any],
+    target: sql.Composable,
+) -> int:
+    """Stream ``select`` from the source into ``target`` on the warehouse; returns rows copied."""
+    rows = 0
+    with src.cursor() as scur, dst.cursor() as dcur:
+        out_stmt = sql.SQL("copy ({}) to stdout").format(select)
+        with (
+            scur.copy(out_stmt, params) as out,
+            dcur.copy(sql.SQL("copy {} from stdin").format(target)) as inp,
+        ):
+            for chunk in out:
+                inp.write(chunk)
+        rows = scur.rowcount
+    return max(rows, 0)
+
+
+def extract_entity(
+    settings: Settings,
+    mapping: SourceMapping,
+    entity: str,
+    business_date: date,
+    *,
+    lookback: timedelta,
+    src: psycopg.Connection[Any],
+) -> BatchResult:
+    """Extract one entity of an SQL source for ``business_date`` (see the module docstring)."""
+    spec = mapping.entities[entity].table
+    assert spec is not None
+    source = mapping.source
+    fields = raw_fields(entity)
+    keys = CANONICAL[entity].keys
+    query = sql.SQL(to_psycopg_params(_query_text(mapping, entity)))  # type: ignore[arg-type]
+    end = window_end(business_date, mapping.timezone)
+    engine = warehouse_engine(settings)
+
+    with engine.connect() as conn:
+        conn.execute(sa.text("select 1"))  # open the transaction before taking the lock
+        with step_lock(
+            conn, "extract", f"{source}.{entity}", wait_seconds=settings.lock_timeout_seconds
+        ):
+            wm_row = conn.execute(
+                sa.text(
+                    "select last_updated_at from ops.watermark where source = :s and entity = :e"
+                ),
+                {"s": source, "e": entity},
+            ).first()
+            start = (
+                (wm_row[0] - lookback)
+                if wm_row and wm_row[0]
+                else datetime(1900, 1, 1, tzinfo=ZoneInfo("UTC"))
+            )
+            batch_id = conn.execute(
+                sa.text(
+                    "insert into ops.extract_batch (source, entity, source_object, business_date,"
+                    " window_start, window_end) values (:s, :e, :o, :d, :ws, :we) returning batch_id"
+                ),
+                {
+                    "s": source,
+                    "e": entity,
+                    "o": spec.query or spec.name,
+                    "d": business_date,
+                    "ws": start,
+                    "we": end,
+                },
+            ).scalar_one()
+            pg = raw_psycopg(conn)
+            result = _load_batch(
+                pg, src, mapping, entity, batch_id, query, fields, keys, start, end, spec
+            )
+            conn.commit()
+    log.info(
+        "extracted %s.%s for %s: %s read, %s new, %s deleted, %s staged, %s quarantined",
+        source,
+        entity,
+        business_date,
+        result.rows_in,
+        result.rows_raw,
+        result.rows_deleted,
+        result.rows_staged,
+        result.rows_quarantined,
+    )
+    return result
+
+
+def _load_batch(
+    pg: psycopg.Connection[Any],
+    src: psycopg.Connection[Any],
+    mapping: SourceMapping,
+    entity: str,
+    batch_id: int,
+    query: sql.Composable,
+    fields: tuple[str, ...],
+    keys: tuple[str, ...],
+    start: datetime,
+    end: datetime,
+    spec: Any,
+) -> BatchResult:
+    source = mapping.source
+    raw = sql.Identifier("raw", raw_table(entity))
+    field_ids = sql.SQL(", ").join(sql.Identifier(f) for f in fields)
+    watermark_col = spec.updated_at
+    tmp = sql.Identifier("extract_in")
+    pg.execute(sql.SQL("drop table if exists pg_temp.extract_in"))
+    wm_def = sql.SQL(", _wm timestamptz") if watermark_col else sql.SQL("")
+    pg.execute(
+        sql.SQL("create temp table extract_in ({cols}, row_hash text{wm}) on commit drop").format(
+            cols=sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(f)) for f in fields),
+            wm=wm_def,
+        )
+    )
+    # Hash over the canonical text of every field: the same version hashes the same on every run.
+    hash_expr = sql.SQL("md5(concat_ws(chr(31), {}))").format(
+        sql.SQL(", ").join(
+            sql.SQL("coalesce(q.{}::text, chr(30))").format(sql.Identifier(f)) for f in fields
+        )
+    )
+    select_cols = [sql.SQL("q.{}").format(sql.Identifier(f)) for f in fields] + [hash_expr]
+    if watermark_col:
+        select_cols.append(sql.SQL("q.{}").format(sql.Identifier(watermark_col)))
+    select = sql.SQL("select {} from ({}) as q").format(sql.SQL(", ").join(select_cols), query)
+    rows_in = _copy_stream(src, pg, select, {"window_start": start}, tmp)
+
+    rows_raw = pg.execute(
+        sql.SQL(
+            "insert into {raw} (batch_id, source, op, row_hash, {cols}) "
+            "select distinct on (t.row_hash) %(b)s, %(s)s, 'U', t.row_hash, {tcols} from extract_in as t "
+            "where not exists (select 1 from {raw} as r where r.source = %(s)s and r.row_hash = t.row_hash)"
+        ).format(
+            raw=raw,
+            cols=field_ids,
+            tcols=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(f)) for f in fields),
+        ),
+        {"b": batch_id, "s": source},
+    ).rowcount
+
+    rows_deleted = 0
+    if spec.delete_detection.mode == "full_compare":
+        rows_deleted = _reconcile_keys(pg, src, source, entity, batch_id, query, keys)
+
+    staged, quarantined, _written, amount = pg.execute(
+        staging_upsert(entity).statement, {"batch_id": batch_id}
+    ).fetchone()  # type: ignore[misc]
+    if rows_deleted:
+        pg.execute(staging_delete(entity), {"batch_id": batch_id, "deleted_at": end})
+    if staged + quarantined != rows_raw:
+        raise ReviewError(
+            f"{source}.{entity} batch {batch_id}: {rows_raw} new raw rows but {staged} staged + "
+            f"{quarantined} quarantined; nothing was committed"
+        )
+
+    new_wm: datetime | None = None
+    if watermark_col:
+        max_seen = pg.execute(sql.SQL("select max(_wm) from extract_in")).fetchone()[0]  # type: ignore[index]
+        if max_seen is not None:
+            new_wm = min(max_seen, end)
+            pg.execute(
+                "insert into ops.watermark (source, entity, last_updated_at) values (%s, %s, %s) "
+                "on conflict (source, entity) do update set last_updated_at = "
+                "greatest(ops.watermark.last_updated_at, excluded.last_updated_at), updated_at = now()",
+                (source, entity, new_wm),
+            )
+    pg.execute(
+        "update ops.extract_batch set rows_in = %s, rows_raw = %s, rows_deleted = %s, rows_staged = %s,"
+        " rows_quarantined = %s, amount_staged_cny = %s, max_source_updated_at = %s, status = 'success',"
+        " finished_at = clock_timestamp() where batch_id = %s",
+        (rows_in, rows_raw, rows_deleted, staged, quarantined, amount, new_wm, batch_id),
+    )
+    return BatchResult(
+        source,
+        entity,
+        batch_id,
+        rows_in,
+        rows_raw,
+        rows_deleted,
+        staged,
+        quarantined,
+        new_wm.isoformat() if new_wm else None,
+    )
+
+
+def _reconcile_keys(
+    pg: psycopg.Connection[Any],
+    src: psycopg.Connection[Any],
+    source: str,
+    entity: str,
+    batch_id: int,
+    query: sql.Composable,
+    keys: tuple[str, ...],
+) -> int:
+    """Record as deletes the keys staging holds for ``source`` that the source no longer has."""
+    key_ids = sql.SQL(", ").join(sql.Identifier(k) for k in keys)
+    pg.execute(
+        sql.SQL("create temp table extract_keys ({}) on commit drop").format(
+            sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(k)) for k in keys)
+        )
+    )
+    select = sql.SQL("select distinct {} from ({}) as q").format(
+        sql.SQL(", ").join(sql.SQL("q.{}").format(sql.Identifier(k)) for k in keys), query
+    )
+    _copy_stream(
+        src,
+        pg,
+        select,
+        {"window_start": datetime(1900, 1, 1, tzinfo=ZoneInfo("UTC"))},
+        sql.Identifier("extract_keys"),
+    )
+    table = sql.Identifier("staging", STAGING_TABLE.get(entity, entity))
+    live = (
+        sql.SQL(" and s.{} is null").format(sql.Identifier(SOFT_DELETE_COLUMN[entity]))
+        if entity in SOFT_DELETE_COLUMN
+        else sql.SQL("")
+    )
+    match = sql.SQL(" and ").join(
+        sql.SQL("k.{k} = s.{k}::text").format(k=sql.Identifier(k)) for k in keys
+    )
+    raw = sql.Identifier("raw", raw_table(entity))
+    return pg.execute(
+        sql.SQL(
+            "insert into {raw} (batch_id, source, op, row_hash, {keys}) "
+            "select %(b)s, s.source, 'D', md5('delete' || concat_ws(chr(31), {skeys}) || %(b)s::text), {skeys} "
+            "from {table} as s where s.source = %(s)s{live} "
+            "and not exists (select 1 from extract_keys as k where {match})"
+        ).format(
+            raw=raw,
+            keys=key_ids,
+            table=table,
+            live=live,
+            match=match,
+            skeys=sql.SQL(", ").join(sql.SQL("s.{}::text").format(sql.Identifier(k)) for k in keys),
+        ),
+        {"b": batch_id, "s": source},
+    ).rowcount
+
+
+def sync_value_maps(settings: Settings, mapping: SourceMapping) -> int:
+    """Write the mapping's value maps to ``ops.value_map`` (the staging casts read them)."""
+    rows: list[tuple[str, str, str, str, str]] = []
+    for entity, ent_map in mapping.entities.items():
+        for field, col in ent_map.columns.items():
+            values = col.values or (
+                mapping.value_maps.get(col.value_map) if col.value_map else None
+            )
+            for source_value, canonical in (values or {}).items():
+                rows.append((mapping.source, entity, field, source_value, canonical))
+    with warehouse_engine(settings).begin() as conn:
+        pg = raw_psycopg(conn)
+        pg.execute("delete from ops.value_map where source = %s", (mapping.source,))
+        with pg.cursor() as cur:
+            cur.executemany(
+                "insert into ops.value_map (source, entity, field, source_value, canonical_value)"
+                " values (%s, %s, %s, %s, %s)",
+                rows,
+            )
+    return len(rows)
+
+
+def extract_sql_source(
+    settings: Settings,
+    mapping: SourceMapping,
+    business_date: date,
+    *,
+    entities: list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[BatchResult]:
+    """Extract every mapped entity of an SQL source for ``business_date``, in dependency order."""
+    if mapping.kind != "sql":
+        raise ConfigError(f"source {mapping.source} is not an SQL source")
+    lookback = timedelta(minutes=settings.extract_lookback_minutes)
+    sync_value_maps(settings, mapping)
+    dsn = libpq_dsn(crm_url(settings))
+    wanted = [
+        e for e in ENTITY_ORDER if e in mapping.entities and mapping.entities[e].table is not None
+    ]
+    if entities:
+        unknown = sorted(set(entities) - set(wanted))
+        if unknown:
+            raise ConfigError(f"source {mapping.source} has no entities {', '.join(unknown)}")
+        wanted = [e for e in wanted if e in entities]
+    results: list[BatchResult] = []
+    with psycopg.connect(
+        dsn, options=f"-c timezone={mapping.timezone} -c default_transaction_read_only=on"
+    ) as src:
+        for entity in wanted:
+            if progress:
+                progress(entity)
+            results.append(
+                extract_entity(settings, mapping, entity, business_date, lookback=lookback, src=src)
+            )
+            src.rollback()
+    return results

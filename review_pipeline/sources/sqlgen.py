@@ -1,0 +1,309 @@
+"""SQL generated from the canonical model: raw CRM tables and the raw -> staging casts.
+
+Eighteen entities share one shape (text in raw, typed in staging), so the
+statements are composed here from :mod:`review_pipeline.sources.canonical`
+rather than hand-written eighteen times: one definition, no drift. Identifiers
+are composed with :mod:`psycopg.sql`; the only values are bound parameters
+(``%(batch_id)s``) or the canonical model's own enum constants as literals.
+
+``sql/migrations/0006_extraction.sql`` holds :func:`raw_crm_ddl`'s output; a
+test regenerates it and compares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from psycopg import sql
+
+from review_pipeline.sources.canonical import CANONICAL, Entity, Field
+
+RAW_META = ("batch_id", "source", "loaded_at", "op", "row_hash")
+"""Columns every ``raw.crm_<entity>`` table has before one text column per field."""
+
+RAW_NAME_COPIES: dict[str, dict[str, str]] = {
+    # staging keeps the source's own stage / status names, so LQ03 can report unmappable ones
+    "lead": {"stage_raw": "stage", "status_raw": "status"},
+    "lead_history": {"stage_raw": "stage", "status_raw": "status"},
+}
+
+STAGING_TABLE = {"sales_order": "sales_order"}
+"""Canonical entity -> staging table, where the names differ (none do today)."""
+
+# Entities whose staging key differs from the canonical key (versions kept).
+STAGING_KEYS: dict[str, tuple[str, ...]] = {"customer": ("customer_id", "valid_from")}
+
+TARGET_CONFLICT = (
+    "level, org_key, year, coalesce(month, 0), business_unit, "
+    "coalesce(product_line_code, ''), coalesce(account_tier, ''), measure"
+)
+
+SOFT_DELETE_COLUMN = {"lead": "deleted_at"}
+"""Entities that keep a deleted row (marked) instead of removing it from staging."""
+
+
+def raw_table(entity_name: str) -> str:
+    return f"crm_{CANONICAL[entity_name].name}"
+
+
+def raw_fields(entity_name: str) -> tuple[str, ...]:
+    return CANONICAL[entity_name].field_names
+
+
+def staging_keys(entity_name: str) -> tuple[str, ...]:
+    return STAGING_KEYS.get(entity_name, CANONICAL[entity_name].keys)
+
+
+def raw_crm_ddl(entity_name: str) -> str:
+    """``create table`` of ``raw.crm_<entity>``: the append-only log of extracted versions."""
+    table = raw_table(entity_name)
+    cols = [
+        "    raw_id bigint generated always as identity primary key",
+        "    batch_id bigint not null",
+        "    source text not null",
+        "    loaded_at timestamptz not null default now()",
+        "    op char(1) not null default 'U' constraint "
+        + f"{table}_op_ck check (op in ('U', 'D'))",
+        "    row_hash text not null",
+    ]
+    cols += [f"    {name} text" for name in raw_fields(entity_name)]
+    body = ",\n".join(cols)
+    return (
+        f"create table if not exists raw.{table} (\n{body}\n);\n\n"
+        f"create index if not exists {table}_batch_ix on raw.{table} (batch_id);\n\n"
+        f"create index if not exists {table}_hash_ix on raw.{table} (source, row_hash);\n"
+    )
+
+
+def all_raw_crm_ddl() -> str:
+    return "\n".join(raw_crm_ddl(name) for name in CANONICAL)
+
+
+# ------------------------------------------------------------------ casts
+def _with_default(field: Field, expr: sql.Composable) -> sql.Composable:
+    if field.default is None:
+        return expr
+    return sql.SQL("coalesce({}, {})").format(expr, sql.Literal(field.default))
+
+
+def _cast(field: Field, column: sql.Composable, entity: str = "") -> sql.Composable:
+    if field.type == "text":
+        return column
+    if field.type == "date":
+        return sql.SQL("staging.try_date({})").format(column)
+    if field.type == "timestamp":
+        return sql.SQL("staging.try_timestamptz({})").format(column)
+    if field.type == "money":
+        return sql.SQL("staging.try_money({})").format(column)
+    if field.type == "int":
+        return sql.SQL("staging.try_int({})").format(column)
+    if field.type == "enum":
+        # the source's name through its value map (ops.value_map), else an already canonical value
+        values = sql.SQL(", ").join(sql.Literal(v) for v in field.values)
+        return sql.SQL(
+            "coalesce((select vm.canonical_value from ops.value_map as vm"
+            " where vm.source = r.source and vm.entity = {ent} and vm.field = {fld}"
+            " and vm.source_value = {c}), case when {c} in ({v}) then {c} end)"
+        ).format(c=column, v=values, ent=sql.Literal(entity), fld=sql.Literal(field.name))
+    raise ValueError(f"unknown field type {field.type}")  # pragma: no cover
+
+
+def _problem(field: Field, raw: sql.Composable, typed: sql.Composable) -> sql.Composable:
+    """An SQL expression giving the reason text when ``field`` is bad, else null."""
+    name = field.name
+    checks: list[sql.Composable] = []
+    if field.type != "text" and not (field.type == "enum" and name in ("stage", "status")):
+        # stage / status that do not map stay null and are rule LQ03's business
+        label = {
+            "date": "not a date",
+            "timestamp": "not a timestamp",
+            "money": "not an amount",
+            "int": "not a whole number",
+            "enum": "not one of " + "/".join(field.values),
+        }[field.type]
+        checks.append(
+            sql.SQL(
+                "when {raw} is not null and {typed} is null then {msg} || quote_literal({raw})"
+            ).format(raw=raw, typed=typed, msg=sql.Literal(f"{name}: {label}: "))
+        )
+    if field.required and field.default is None:
+        checks.append(
+            sql.SQL("when {raw} is null then {msg}").format(
+                raw=raw, msg=sql.Literal(f"{name}: missing")
+            )
+        )
+    if not checks:
+        return sql.NULL
+    return sql.SQL("case {} end").format(sql.SQL(" ").join(checks))
+
+
+@dataclass(frozen=True)
+class StagingStatement:
+    entity: str
+    statement: sql.Composed
+
+
+def staging_upsert(entity_name: str) -> StagingStatement:
+    """The statement that types one batch of ``raw.crm_<entity>`` into staging.
+
+    Parameters: ``batch_id``. Returns one row: (staged, quarantined, amount_staged).
+    Rows with a cast problem go to ``quarantine.staging_row`` with every reason;
+    duplicate keys inside the batch keep the last extracted version.
+    """
+    ent: Entity = CANONICAL[entity_name]
+    table = sql.Identifier("staging", STAGING_TABLE.get(entity_name, entity_name))
+    raw = sql.Identifier("raw", raw_table(entity_name))
+    keys = staging_keys(entity_name)
+    fields = list(ent.fields)
+    copies = RAW_NAME_COPIES.get(entity_name, {})
+    extra = tuple(copies)
+
+    def col(name: str) -> sql.Composable:
+        return sql.SQL("r.{}").format(sql.Identifier(name))
+
+    # Cast once in `typed` (columns t_<field>), judge the casts in `checked`.
+    typed_cols: list[sql.Composable] = []
+    problems: list[sql.Composable] = []
+    for f in fields:
+        raw_expr = _with_default(f, col(f.name))
+        typed_cols.append(
+            sql.SQL("{} as {}").format(
+                _cast(f, raw_expr, entity_name), sql.Identifier(f"t_{f.name}")
+            )
+        )
+        problems.append(
+            _problem(
+                f,
+                sql.SQL("t.{}").format(sql.Identifier(f.name)),
+                sql.SQL("t.{}").format(sql.Identifier(f"t_{f.name}")),
+            )
+        )
+
+    target_cols = [f.name for f in fields] + list(extra)
+    select_cols: list[sql.Composable] = [
+        sql.SQL("{} as {}").format(sql.Identifier(f"t_{f.name}"), sql.Identifier(f.name))
+        for f in fields
+    ]
+    select_cols += [
+        sql.SQL("{} as {}").format(sql.Identifier(src), sql.Identifier(dst))
+        for dst, src in copies.items()
+    ]
+    ident_list = sql.SQL(", ").join(sql.Identifier(c) for c in target_cols)
+    key_list = sql.SQL(", ").join(sql.Identifier(f"t_{k}") for k in keys)
+    if entity_name == "target":
+        conflict: sql.Composable = sql.SQL(TARGET_CONFLICT)
+    else:
+        conflict = sql.SQL(", ").join(sql.Identifier(k) for k in keys)
+    non_keys = [c for c in target_cols if c not in keys]
+    set_list = sql.SQL(", ").join(
+        [sql.SQL("{c} = excluded.{c}").format(c=sql.Identifier(c)) for c in non_keys]
+        + [sql.SQL("source = excluded.source, batch_id = excluded.batch_id, loaded_at = now()")]
+    )
+    has_amount = any(f.name == "amount_cny" for f in fields)
+    amount_expr = (
+        sql.SQL(
+            "select coalesce(sum(t_amount_cny) filter (where cardinality(reasons) = 0), 0) from checked"
+        )
+        if has_amount
+        else sql.SQL("select null::numeric")
+    )
+    key_text = sql.SQL("concat_ws('|', {})").format(
+        sql.SQL(", ").join(sql.SQL("r.{}").format(sql.Identifier(k)) for k in ent.keys)
+    )
+
+    statement = sql.SQL(
+        """
+with typed as (
+    select
+        r.*,
+        {key_text} as entity_key,
+        {typed_cols}
+    from {raw} as r
+    where r.batch_id = %(batch_id)s and r.op = 'U'
+),
+checked as (
+    select t.*, array_remove(array[{problems}]::text[], null) as reasons
+    from typed as t
+),
+bad as (
+    insert into quarantine.staging_row (entity, source, batch_id, entity_key, raw_values, reasons)
+    select
+        {entity_lit}, r.source, r.batch_id, c.entity_key, to_jsonb(r) - 'raw_id', c.reasons
+    from checked as c
+    join {raw} as r on r.raw_id = c.raw_id
+    where cardinality(c.reasons) > 0
+    returning 1
+),
+latest as (
+    select distinct on ({key_list}) *
+    from checked
+    where cardinality(reasons) = 0
+    order by {key_list}, raw_id desc
+),
+upserted as (
+    insert into {table} ({ident_list}, source, batch_id)
+    select {select_cols}, source, batch_id from latest
+    on conflict ({conflict}) do update set {set_list}
+    returning 1
+)
+select
+    (select count(*) from checked where cardinality(reasons) = 0) as staged,
+    (select count(*) from bad) as quarantined,
+    (select count(*) from upserted) as written,
+    ({amount_expr}) as amount_staged
+"""
+    ).format(
+        key_text=key_text,
+        typed_cols=sql.SQL(",\n        ").join(typed_cols),
+        problems=sql.SQL(", ").join(problems),
+        raw=raw,
+        entity_lit=sql.Literal(entity_name),
+        key_list=key_list,
+        table=table,
+        ident_list=ident_list,
+        select_cols=sql.SQL(", ").join(select_cols),
+        conflict=conflict,
+        set_list=set_list,
+        amount_expr=amount_expr,
+    )
+    return StagingStatement(entity_name, statement)
+
+
+def staging_delete(entity_name: str) -> sql.Composed:
+    """Apply a batch's delete records (``op = 'D'``) to staging.
+
+    Parameters: ``batch_id``, ``deleted_at``. Leads are kept and marked; rows
+    of other entities are removed (the raw log keeps the delete record).
+    """
+    ent = CANONICAL[entity_name]
+    keys = ent.keys
+    table = sql.Identifier("staging", STAGING_TABLE.get(entity_name, entity_name))
+    raw = sql.Identifier("raw", raw_table(entity_name))
+    match = sql.SQL(" and ").join(
+        sql.SQL("t.{k} {op} {cast}").format(
+            k=sql.Identifier(k),
+            op=sql.SQL("=" if ent.get(k).required else "is not distinct from"),
+            cast=_cast(
+                ent.get(k),
+                _with_default(ent.get(k), sql.SQL("r.{}").format(sql.Identifier(k))),
+                entity_name,
+            ),
+        )
+        for k in keys
+    )
+    deleted_keys = sql.SQL(
+        "select source, {} from {} where batch_id = %(batch_id)s and op = 'D'"
+    ).format(sql.SQL(", ").join(sql.Identifier(k) for k in keys), raw)
+    if entity_name in SOFT_DELETE_COLUMN:
+        return sql.SQL(
+            "update {table} as t set {col} = %(deleted_at)s, batch_id = %(batch_id)s "
+            "from ({keys}) as r where {match} and t.{col} is null"
+        ).format(
+            table=table,
+            col=sql.Identifier(SOFT_DELETE_COLUMN[entity_name]),
+            keys=deleted_keys,
+            match=match,
+        )
+    return sql.SQL("delete from {table} as t using ({keys}) as r where {match}").format(
+        table=table, keys=deleted_keys, match=match
+    )
