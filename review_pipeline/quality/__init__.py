@@ -1,0 +1,11 @@
+"""Data quality: authenticity and reporting rules, gates, scores (issue 4).
+
+Public entry points (the CLI and the Airflow tasks call the same functions):
+
+* :func:`review_pipeline.quality.run.run_checks` - every rule of DOMAIN.md for
+  a business day or a range, findings, quarantine, scores, Data Docs;
+* :func:`review_pipeline.quality.gates.run_gates` - write-audit-publish gates
+  that raise :class:`review_pipeline.errors.GateFailed` before publication.
+"""
+
+from __future__ import annotations

@@ -1,0 +1,206 @@
+"""Great Expectations: one file context under REVIEW_HOME, validation in PostgreSQL.
+
+The context lives in ``$REVIEW_HOME/gx`` (working files and Data Docs, not the
+repository); the suites are loaded from ``expectations/`` on every run. The
+data source is a GX SQL data source whose connection string is the
+``${REVIEW_GX_WAREHOUSE_URL}`` config variable (a literal socket URL is
+rejected by GX), so every expectation runs as SQL inside PostgreSQL.
+Creating a context costs seconds: it is made once per process and root.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from review_pipeline.quality.suites import Suite, suite_for_gx
+
+log = logging.getLogger(__name__)
+
+URL_ENV = "REVIEW_GX_WAREHOUSE_URL"
+DATASOURCE = "warehouse"
+KEY_COLUMNS = ["business_date", "lead_id"]
+
+_CONTEXTS: dict[str, Any] = {}
+
+
+@dataclass
+class NativeHit:
+    """One failing row of a native expectation."""
+
+    rule_id: str
+    severity: str
+    business_date: date
+    lead_id: str
+    problem: str
+    value: str | None
+
+
+@dataclass
+class ExpectationOutcome:
+    suite: str
+    index: int
+    rule_id: str
+    severity: str
+    label: str
+    success: bool
+    unexpected_count: int
+    sample: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class ValidationOutcome:
+    success: bool
+    expectations: list[ExpectationOutcome]
+    native_hits: list[NativeHit]
+    data_docs: str | None
+
+
+def gx_root(home: Path) -> Path:
+    return home / "gx"
+
+
+def get_context(home: Path) -> Any:
+    """The file context under ``home``/gx, created once per process, progress bars off."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    root = str(gx_root(home))
+    context = _CONTEXTS.get(root)
+    if context is not None:
+        return context
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    home.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="file", project_root_dir=str(home))
+    # progress bars go to stderr even without a TTY and TQDM_DISABLE does not stop them
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    context.variables.save()
+    _CONTEXTS[root] = context
+    return context
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, date):
+        return value if type(value) is date else value.date()  # type: ignore[attr-defined]
+    return date.fromisoformat(str(value)[:10])
+
+
+def _value_of(row: dict[str, Any], kwargs: dict[str, Any]) -> str | None:
+    cols = [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
+    values = [row.get(c) for c in cols]
+    if not values:
+        return None
+    return ", ".join(f"{c}={v}" for c, v in zip(cols, values, strict=True))
+
+
+def _exception_message(info: Any) -> str | None:
+    """The first raised exception's message in GX's exception_info (flat or per metric)."""
+    if not isinstance(info, dict):
+        return None
+    if "raised_exception" in info:
+        return str(info.get("exception_message")) if info.get("raised_exception") else None
+    for value in info.values():
+        message = _exception_message(value)
+        if message:
+            return message
+    return None
+
+
+def validate(home: Path, url: str, suites: list[Suite], run_name: str) -> ValidationOutcome:
+    """Run every suite on its table through one checkpoint; Data Docs are rebuilt.
+
+    Native expectations return every failing key (result format COMPLETE with
+    ``business_date`` and ``lead_id`` as index columns); unexpected-rows
+    expectations return their row count.
+    """
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    context = get_context(home)
+    os.environ[URL_ENV] = url
+    with warnings.catch_warnings():
+        # "a more specific PostgresDatasource may be more appropriate": it rejects socket URLs
+        warnings.simplefilter("ignore")
+        source = context.data_sources.add_or_update_sql(
+            name=DATASOURCE, connection_string="${" + URL_ENV + "}"
+        )
+    definitions = []
+    by_name: dict[str, Suite] = {}
+    for suite in suites:
+        asset = source.add_table_asset(
+            name=suite.name, table_name=suite.table_name, schema_name=suite.schema_name
+        )
+        batch = asset.add_batch_definition_whole_table("all")
+        spec = suite_for_gx(suite)
+        gx_suite = context.suites.add_or_update(
+            gx.ExpectationSuite(name=spec["name"], expectations=spec["expectations"], meta=spec["meta"])
+        )
+        definitions.append(
+            context.validation_definitions.add_or_update(
+                gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite)
+            )
+        )
+        by_name[suite.name] = suite
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name="review_checks",
+            validation_definitions=definitions,
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": KEY_COLUMNS},
+        )
+    )
+    result = checkpoint.run(run_id=RunIdentifier(run_name=run_name))
+    outcomes: list[ExpectationOutcome] = []
+    hits: list[NativeHit] = []
+    for suite_result in result.run_results.values():
+        suite = by_name[suite_result.suite_name]
+        for item in suite_result.results:
+            meta = item.expectation_config.meta or {}
+            exp = suite.expectations[int(meta["index"])]
+            res = item.result or {}
+            if exp.is_native:
+                count = int(res.get("unexpected_count") or 0)
+                for row in res.get("unexpected_index_list") or []:
+                    hits.append(
+                        NativeHit(
+                            rule_id=exp.rule_id,
+                            severity=exp.severity,
+                            business_date=_as_date(row["business_date"]),
+                            lead_id=str(row["lead_id"]),
+                            problem=exp.label,
+                            value=_value_of(row, exp.kwargs),
+                        )
+                    )
+                sample = list(res.get("partial_unexpected_index_list") or [])[:5]
+            else:
+                count = int(res.get("observed_value") or 0)
+                sample = list((res.get("details") or {}).get("unexpected_rows") or [])[:5]
+            problem = _exception_message(item.exception_info)
+            if problem:
+                raise RuntimeError(f"GX could not evaluate {exp.rule_id} {exp.label}: {problem}")
+            outcomes.append(
+                ExpectationOutcome(
+                    suite=suite.name,
+                    index=exp.index,
+                    rule_id=exp.rule_id,
+                    severity=exp.severity,
+                    label=exp.label,
+                    success=bool(item.success),
+                    unexpected_count=count,
+                    sample=sample,
+                )
+            )
+    docs = None
+    try:
+        sites = context.get_docs_sites_urls()
+        docs = sites[0].get("site_url") if sites else None
+    except Exception:  # noqa: BLE001 - docs location is informational
+        log.debug("could not read the Data Docs location", exc_info=True)
+    return ValidationOutcome(
+        success=bool(result.success), expectations=outcomes, native_hits=hits, data_docs=docs
+    )

@@ -1,0 +1,316 @@
+"""Run every rule for a business day or a range, inside PostgreSQL.
+
+One pass per chunk of days (``chunk_days``, default 62):
+
+1. ``dq.check_window`` gets the window and thresholds (bind parameters);
+   ``dq.lead_day`` is rebuilt: every lead as it stood at the end of each day
+   (sql/quality/lead_day.sql);
+2. Great Expectations validates the suites of ``expectations/`` on those
+   tables through a SQL data source (native row expectations return the
+   failing keys; unexpected-rows expectations count the rows of the rule SQL)
+   and rebuilds Data Docs under REVIEW_HOME;
+3. in ONE transaction the window's findings are replaced (native keys +
+   the rule SQL inserted set-based), error leads quarantined, scores and
+   report compliance recomputed and the validation run recorded.
+
+A check run holds the step lock ``check``: the working tables are shared.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections import Counter
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from review_pipeline.db import raw_psycopg, run_sql_file, step_lock, warehouse_engine, warehouse_url
+from review_pipeline.errors import UserError
+from review_pipeline.ops import record_step
+from review_pipeline.quality.calendar import fill_working_days
+from review_pipeline.quality.config import QualitySettings, load_quality_settings
+from review_pipeline.quality.gx import NativeHit, ValidationOutcome, validate
+from review_pipeline.quality.suites import Suite, load_suites, rule_sql
+from review_pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STEP = "check"
+CALENDAR_MARGIN_DAYS = 60
+
+
+def chunks(start: date, end: date, size: int) -> list[tuple[date, date]]:
+    """Consecutive windows of at most ``size`` days covering ``start`` .. ``end``."""
+    if size < 1:
+        raise ValueError("chunk size must be at least 1 day")
+    out = []
+    current = start
+    while current <= end:
+        last = min(end, current + timedelta(days=size - 1))
+        out.append((current, last))
+        current = last + timedelta(days=1)
+    return out
+
+
+def _window_params(settings: Settings, q: QualitySettings, run_id: int, start: date, end: date) -> dict[str, Any]:
+    r = settings.rules
+    return {
+        "run_id": run_id,
+        "start_date": start,
+        "end_date": end,
+        "tz": settings.timezone,
+        "outlier_p99_multiple": r.outlier_p99_multiple,
+        "stage_skip_steps": r.stage_skip_steps,
+        "no_visit_days": r.no_visit_days,
+        "duplicate_amount_tolerance": r.duplicate_amount_tolerance,
+        "ordered_match_days": r.ordered_match_days,
+        "ordered_amount_tolerance": r.ordered_amount_tolerance,
+        "backfill_days": r.backfill_days,
+        "approval_working_days": r.approval_working_days,
+        "future_tolerance_hours": q.future_tolerance_hours,
+        "error_weight": r.error_weight,
+        "warn_weight": r.warn_weight,
+    }
+
+
+def _copy_native_hits(conn: Connection, hits: list[NativeHit]) -> None:
+    conn.execute(
+        sa.text(
+            "create temporary table native_hit (rule_id text, severity text, business_date date,"
+            " lead_id text, problem text, value text) on commit drop"
+        )
+    )
+    if not hits:
+        return
+    buffer = io.StringIO()
+    for h in hits:
+        value = "\\N" if h.value is None else _escape(h.value)
+        buffer.write(
+            f"{h.rule_id}\t{h.severity}\t{h.business_date.isoformat()}\t{_escape(h.lead_id)}"
+            f"\t{_escape(h.problem)}\t{value}\n"
+        )
+    driver = raw_psycopg(conn)
+    with driver.cursor().copy("copy native_hit from stdin") as copy:
+        copy.write(buffer.getvalue())
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _insert_rule_rows(conn: Connection, sql_file: str, run_id: int) -> int:
+    # The rule file is a plain select; composing two static texts, values stay bound.
+    statement = (
+        "insert into dq.finding (business_date, rule_id, entity_type, entity_id, severity,"
+        " owner_id, details, run_id) select r.business_date, r.rule_id, r.entity_type,"
+        " r.entity_id, r.severity, r.owner_id, r.details, :run_id from ("
+        + rule_sql(sql_file)
+        + "\n) as r"
+    )
+    return int(conn.execute(sa.text(statement), {"run_id": run_id}).rowcount or 0)
+
+
+def _write_results(
+    conn: Connection,
+    suites: list[Suite],
+    outcome: ValidationOutcome,
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    run_id = params["run_id"]
+    run_sql_file(conn, "quality/finding_clear.sql", params)
+    _copy_native_hits(conn, outcome.native_hits)
+    run_sql_file(conn, "quality/finding_native.sql", params)
+    mismatches = []
+    gx_counts = {(o.suite, o.index): o.unexpected_count for o in outcome.expectations}
+    for suite in suites:
+        for exp in suite.expectations:
+            if exp.sql_file is None:
+                continue
+            written = _insert_rule_rows(conn, exp.sql_file, run_id)
+            seen = gx_counts.get((suite.name, exp.index))
+            if seen is not None and seen != written:
+                mismatches.append({"rule_id": exp.rule_id, "gx": seen, "sql": written})
+    run_sql_file(conn, "quality/lead_quarantine.sql", params)
+    run_sql_file(conn, "quality/authenticity_score.sql", params)
+    run_sql_file(conn, "quality/report_compliance.sql", params)
+    by_rule = {
+        row.rule_id: {"error": int(row.errors), "warn": int(row.warns)}
+        for row in conn.execute(
+            sa.text(
+                "select rule_id, count(*) filter (where severity = 'error') as errors,"
+                " count(*) filter (where severity = 'warn') as warns from dq.finding"
+                " where business_date between :start_date and :end_date group by rule_id"
+                " order by rule_id"
+            ),
+            params,
+        )
+    }
+    quarantined = conn.execute(
+        sa.text(
+            "select count(*) from dq.lead_quarantine where business_date between :start_date and :end_date"
+        ),
+        params,
+    ).scalar_one()
+    lead_days = conn.execute(sa.text("select count(*) from dq.lead_day")).scalar_one()
+    return {
+        "findings_by_rule": by_rule,
+        "findings": sum(v["error"] + v["warn"] for v in by_rule.values()),
+        "quarantined": int(quarantined),
+        "lead_days": int(lead_days),
+        "gx_sql_mismatches": mismatches,
+    }
+
+
+def _record_validation(
+    conn: Connection,
+    params: dict[str, Any],
+    started: float,
+    outcome: ValidationOutcome,
+    stats: dict[str, Any],
+) -> None:
+    import json
+
+    statistics = {
+        "findings_by_rule": stats["findings_by_rule"],
+        "lead_days": stats["lead_days"],
+        "gx_sql_mismatches": stats["gx_sql_mismatches"],
+        "expectations": [
+            {
+                "suite": o.suite,
+                "rule_id": o.rule_id,
+                "severity": o.severity,
+                "expectation": o.label,
+                "success": o.success,
+                "unexpected_count": o.unexpected_count,
+            }
+            for o in outcome.expectations
+        ],
+        "duration_s": round(time.monotonic() - started, 3),
+    }
+    conn.execute(
+        sa.text(
+            "insert into dq.validation_run (run_id, start_date, end_date, started_at, finished_at,"
+            " success, gx_success, findings, quarantined, statistics, data_docs_path)"
+            " values (:run_id, :start_date, :end_date, now() - make_interval(secs => :elapsed),"
+            " clock_timestamp(), :success, :gx_success, :findings, :quarantined,"
+            " cast(:statistics as jsonb), :docs)"
+            " on conflict (run_id, start_date) do update set end_date = excluded.end_date,"
+            " finished_at = excluded.finished_at, success = excluded.success,"
+            " gx_success = excluded.gx_success, findings = excluded.findings,"
+            " quarantined = excluded.quarantined, statistics = excluded.statistics,"
+            " data_docs_path = excluded.data_docs_path"
+        ),
+        {
+            **params,
+            "elapsed": time.monotonic() - started,
+            "success": not stats["gx_sql_mismatches"],
+            "gx_success": outcome.success,
+            "findings": stats["findings"],
+            "quarantined": stats["quarantined"],
+            "statistics": json.dumps(statistics, default=str),
+            "docs": outcome.data_docs,
+        },
+    )
+
+
+def check_window(
+    engine: Engine,
+    settings: Settings,
+    q: QualitySettings,
+    suites: list[Suite],
+    run_id: int,
+    start: date,
+    end: date,
+) -> dict[str, Any]:
+    """Check one window in one pass (see the module docstring)."""
+    started = time.monotonic()
+    params = _window_params(settings, q, run_id, start, end)
+    with engine.begin() as conn:
+        run_sql_file(conn, "quality/check_window.sql", params)
+        run_sql_file(conn, "quality/lead_day.sql", params)
+    with engine.connect() as conn:
+        conn.execute(sa.text("analyze dq.lead_day"))
+        conn.commit()
+    url = warehouse_url(settings).render_as_string(hide_password=False)
+    outcome = validate(settings.home, url, suites, f"check-{run_id}-{start.isoformat()}")
+    if len(outcome.native_hits) > q.max_native_hits:
+        raise UserError(
+            f"{len(outcome.native_hits)} failing rows in {start}..{end} exceed max_native_hits;"
+            " check a shorter range (REVIEW_QUALITY__CHUNK_DAYS)"
+        )
+    with engine.begin() as conn:
+        stats = _write_results(conn, suites, outcome, params)
+        _record_validation(conn, params, started, outcome, stats)
+    if stats["gx_sql_mismatches"]:
+        log.warning("GX and SQL disagree on %s", stats["gx_sql_mismatches"])
+    log.info(
+        "checked %s..%s: %s lead-days, %s findings, %s quarantined (%.1f s)",
+        start,
+        end,
+        stats["lead_days"],
+        stats["findings"],
+        stats["quarantined"],
+        time.monotonic() - started,
+    )
+    return {**stats, "gx_success": outcome.success, "data_docs": outcome.data_docs}
+
+
+def run_checks(settings: Settings, start: date, end: date | None = None) -> dict[str, Any]:
+    """Check business days ``start`` .. ``end`` (one day when ``end`` is None).
+
+    Returns a small JSON summary: run id, window, findings per rule,
+    quarantined lead-days, Data Docs location.
+    """
+    end = end or start
+    if end < start:
+        raise UserError(f"--end {end} is before --date {start}")
+    q = load_quality_settings()
+    suites = load_suites()
+    engine = warehouse_engine(settings)
+    totals: Counter[str] = Counter()
+    by_rule: dict[str, Counter[str]] = {}
+    mismatches: list[dict[str, Any]] = []
+    docs = None
+    gx_success = True
+    started = time.monotonic()
+    with record_step(engine, STEP, start) as step:
+        with engine.connect() as lock_conn:
+            with lock_conn.begin(), step_lock(lock_conn, STEP, wait_seconds=5):
+                with engine.begin() as conn:
+                    fill_working_days(
+                        conn,
+                        start - timedelta(days=CALENDAR_MARGIN_DAYS),
+                        end + timedelta(days=CALENDAR_MARGIN_DAYS),
+                    )
+                for chunk_start, chunk_end in chunks(start, end, q.chunk_days):
+                    part = check_window(engine, settings, q, suites, step.run_id, chunk_start, chunk_end)
+                    for key in ("findings", "quarantined", "lead_days"):
+                        totals[key] += part[key]
+                    for rule, counts in part["findings_by_rule"].items():
+                        by_rule.setdefault(rule, Counter()).update(counts)
+                    mismatches.extend(part["gx_sql_mismatches"])
+                    docs = part["data_docs"]
+                    gx_success = gx_success and bool(part["gx_success"])
+        step.rows_in = totals["lead_days"]
+        step.rows_out = totals["findings"]
+        step.rows_quarantined = totals["quarantined"]
+        summary = {
+            "run_id": step.run_id,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "days": (end - start).days + 1,
+            "lead_days": totals["lead_days"],
+            "findings": totals["findings"],
+            "quarantined": totals["quarantined"],
+            "findings_by_rule": {k: dict(v) for k, v in sorted(by_rule.items())},
+            "all_rules_passed": gx_success,
+            "gx_sql_mismatches": mismatches,
+            "data_docs": docs,
+            "duration_s": round(time.monotonic() - started, 2),
+        }
+        step.details.update({k: v for k, v in summary.items() if k != "run_id"})
+    return summary

@@ -1,0 +1,133 @@
+-- dq.lead_day: every lead as it stood at the end of each business day of the
+-- window (dq.check_window). State fields come from the lead's last history row
+-- with changed_at before the end of the day (Asia/Shanghai); static fields from
+-- staging.lead. A lead without history keeps its current state on every day.
+-- Deleted leads are left out: a lead entered by mistake is not a finding.
+delete from dq.lead_day;
+
+insert into dq.lead_day (
+    business_date, lead_id, owner_id, customer_id, product_line_code, business_unit,
+    stage, status, stage_raw, status_raw, stage_given, stage_status, stage_rank,
+    amount_cny, expected_order_date, open_expected_order_date, bid_facts_missing, is_open,
+    created_at, row_updated_at, future_limit
+)
+with win as (
+    select
+        start_date,
+        end_date,
+        tz,
+        future_tolerance
+    from dq.check_window
+),
+
+day_last_change as (
+    -- the last change of each lead on each local day
+    select distinct on (h.lead_id, (h.changed_at at time zone w.tz)::date)
+        h.lead_id,
+        (h.changed_at at time zone w.tz)::date as change_day,
+        h.stage,
+        h.status,
+        h.stage_raw,
+        h.status_raw,
+        h.amount_cny,
+        h.owner_id,
+        h.expected_order_date
+    from staging.lead_history as h
+    cross join win as w
+    order by h.lead_id asc, (h.changed_at at time zone w.tz)::date asc, h.changed_at desc, h.seq desc
+),
+
+spans as (
+    select
+        c.*,
+        -- the first known state also stands for the days before it
+        case
+            when lag(c.change_day) over lead_order is null then '-infinity'::date
+            else c.change_day
+        end as valid_from,
+        coalesce(lead(c.change_day) over lead_order, 'infinity'::date) as valid_to
+    from day_last_change as c
+    window lead_order as (partition by c.lead_id order by c.change_day)
+),
+
+lead_span as (
+    select
+        l.lead_id,
+        l.customer_id,
+        l.product_line_code,
+        l.business_unit,
+        l.created_at,
+        l.tender_date,
+        l.bid_price_cny,
+        l.competitors,
+        s.lead_id is not null as has_history,
+        coalesce(s.valid_to = 'infinity'::date, true) as is_last_span,
+        case when s.lead_id is null then l.stage else s.stage end as stage,
+        case when s.lead_id is null then l.status else s.status end as status,
+        case when s.lead_id is null then l.stage_raw else s.stage_raw end as stage_raw,
+        case when s.lead_id is null then l.status_raw else s.status_raw end as status_raw,
+        case when s.lead_id is null then l.amount_cny else s.amount_cny end as amount_cny,
+        case when s.lead_id is null then l.owner_id else s.owner_id end as owner_id,
+        case when s.lead_id is null then l.expected_order_date else s.expected_order_date end as expected_order_date,
+        l.updated_at,
+        greatest(w.start_date, (l.created_at at time zone w.tz)::date, s.valid_from) as first_day,
+        least(w.end_date, s.valid_to - 1) as last_day
+    from staging.lead as l
+    cross join win as w
+    left join spans as s
+        on
+            l.lead_id = s.lead_id
+            and s.valid_to > w.start_date
+            and s.valid_from <= w.end_date
+    where l.deleted_at is null
+),
+
+lead_days as (
+    select
+        g.business_date::date as business_date,
+        ls.*,
+        ls.stage in ('S1', 'S2', 'S3', 'S4') and ls.status = 'OPEN'
+        or ls.stage = 'S5' and ls.status in ('OPEN', 'PENDING_ORDER')
+        or ls.stage is null and ls.status in ('OPEN', 'PENDING_ORDER')
+        or ls.status is null and (ls.stage in ('S1', 'S2', 'S3', 'S4', 'S5') or ls.stage is null) as is_open
+    from lead_span as ls
+    cross join lateral generate_series(ls.first_day::timestamp, ls.last_day::timestamp, interval '1 day') as g (business_date)
+    where ls.first_day <= ls.last_day
+)
+
+select
+    d.business_date,
+    d.lead_id,
+    d.owner_id,
+    d.customer_id,
+    d.product_line_code,
+    d.business_unit,
+    d.stage,
+    d.status,
+    d.stage_raw,
+    d.status_raw,
+    coalesce(d.stage, d.stage_raw) as stage_given,
+    case
+        when coalesce(d.stage, d.stage_raw) is not null
+            then coalesce(d.stage, '?') || '/' || coalesce(d.status, '?')
+    end as stage_status,
+    case d.stage when 'S1' then 1 when 'S2' then 2 when 'S3' then 3 when 'S4' then 4 when 'S5' then 5 end as stage_rank,
+    d.amount_cny,
+    d.expected_order_date,
+    case when d.is_open then d.expected_order_date end as open_expected_order_date,
+    case
+        when d.is_open and d.stage in ('S4', 'S5')
+            then nullif(concat_ws(
+                ',',
+                case when d.tender_date is null then 'tender_date' end,
+                case when d.bid_price_cny is null then 'bid_price_cny' end,
+                case when nullif(trim(d.competitors), '') is null then 'competitors' end
+            ), '')
+    end as bid_facts_missing,
+    d.is_open,
+    d.created_at,
+    -- the lead row's timestamps describe the state since its last change only
+    case when d.is_last_span then d.updated_at end as row_updated_at,
+    ((d.business_date + 1)::timestamp at time zone (select w.tz from win as w))
+    + (select w.future_tolerance from win as w) as future_limit
+from lead_days as d

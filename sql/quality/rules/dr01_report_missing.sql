@@ -1,0 +1,50 @@
+-- DR01: a salesperson active on a working day with no daily report for it, or
+-- one submitted after that day. Skipped when the source has no daily reports.
+with win as (
+    select
+        start_date,
+        end_date,
+        tz
+    from dq.check_window as cw
+),
+
+required as (
+    select distinct
+        wd.day as business_date,
+        a.employee_id
+    from dq.working_day as wd
+    cross join win as w
+    inner join staging.employee_assignment as a
+        on
+            a.role = 'SALESPERSON'
+            and a.valid_from <= wd.day
+            and (a.valid_to is null or a.valid_to > wd.day)
+    inner join staging.employee as e
+        on
+            a.employee_id = e.employee_id
+            and (e.hired_on is null or e.hired_on <= wd.day)
+            and (e.left_on is null or e.left_on >= wd.day)
+    where
+        wd.is_working_day
+        and wd.day between w.start_date and w.end_date
+        and exists (select 1 from staging.daily_report)
+)
+
+select
+    'DR01' as rule_id,
+    q.business_date,
+    'employee' as entity_type,
+    q.employee_id as entity_id,
+    q.employee_id as owner_id,
+    'warn' as severity,
+    jsonb_build_object(
+        'kind', case when r.submitted_at is null then 'missing' else 'late' end,
+        'submitted_at', r.submitted_at
+    ) as details
+from required as q
+cross join win as w
+left join staging.daily_report as r
+    on
+        q.employee_id = r.employee_id
+        and q.business_date = r.report_date
+where r.submitted_at is null or (r.submitted_at at time zone w.tz)::date > q.business_date
