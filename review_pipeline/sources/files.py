@@ -601,22 +601,28 @@ def load_landing(
         settings = load_settings()
         landing_dir = landing_dir or settings.landing_dir / mapping.landing_folder
         archive_dir = archive_dir or settings.archive_dir
-    results: list[FileLoadResult] = []
+    # One export may feed several entities (an org sheet: employee and assignment):
+    # load it for each, and archive it after the last one.
+    plan: list[tuple[str, str]] = []
     for entity in mapping.entities:
         names, refused = discover_files(mapping, entity, landing_dir)
         for _name, why in refused:
             log.warning("%s", why)
-        for name in names:
-            results.append(
-                load_file(
-                    conn,
-                    mapping,
-                    entity,
-                    name,
-                    landing_dir=landing_dir,
-                    archive_dir=archive_dir,
-                    load_time=load_time,
-                    limits=limits,
-                )
+        plan += [(entity, name) for name in names]
+    last_use = {name: i for i, (_, name) in enumerate(plan)}
+    results: list[FileLoadResult] = []
+    for i, (entity, name) in enumerate(plan):
+        results.append(
+            load_file(
+                conn,
+                mapping,
+                entity,
+                name,
+                landing_dir=landing_dir,
+                archive_dir=archive_dir,
+                load_time=load_time,
+                limits=limits,
+                archive=last_use[name] == i,
             )
+        )
     return results

@@ -107,6 +107,11 @@ class HeaderExpectation:
         wanted = sum(1 for names in self.wanted.values() if keys & set(names))
         return needed, wanted
 
+    def missing(self, cells: Sequence[Any]) -> list[str]:
+        """Needed fields none of whose names is among ``cells``."""
+        keys = {norm_key(c) for c in cells if isinstance(c, str) and c.strip()}
+        return [f for f, names in self.needed.items() if not keys & set(names)]
+
     def matches(self, cells: Sequence[Any]) -> bool:
         needed, wanted = self.score(cells)
         return needed == len(self.needed) and wanted > 0
@@ -257,10 +262,12 @@ def read_csv(
         if header is None:
             raise FileRejected(FILE_EMPTY, "the file has no header row")
         if not expected.matches(header):
+            lacking = expected.missing(header)
             raise FileRejected(
                 FILE_HEADER,
-                f"line {stream.header_line} is not the expected header "
-                f"(found: {', '.join(cell_text(h).strip() for h in header)})",
+                f"line {stream.header_line} is not the expected header"
+                + (f": it lacks {', '.join(lacking)}" if lacking else "")
+                + f" (found: {', '.join(cell_text(h).strip() for h in header)})",
                 line_no=stream.header_line,
             )
         _check_duplicate_needed(header, expected, stream.header_line)
