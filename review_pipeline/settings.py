@@ -119,8 +119,14 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     statement_timeout_seconds: int = 900
     lock_timeout_seconds: int = 10
+    sources: list[str] = Field(
+        default_factory=lambda: ["sim_crm", "sim_finance"],
+        description="Mapping names to extract; $REVIEW_HOME/sources/<name>.yaml overrides a shipped one",
+    )
     extract_lookback_minutes: int = Field(
-        default=360, ge=0, description="Re-read source rows this far behind the watermark (late commits)"
+        default=360,
+        ge=0,
+        description="Re-read source rows this far behind the watermark (late commits)",
     )
 
     stage_probabilities: StageProbabilities = StageProbabilities()

@@ -241,7 +241,7 @@ def _load_batch(
         rows_deleted = _reconcile_keys(pg, src, source, entity, batch_id, query, keys)
 
     staged, quarantined, _written, amount = pg.execute(
-        staging_upsert(entity).statement, {"batch_id": batch_id}
+        staging_upsert(entity).statement, {"raw_id": batch_id, "batch_id": batch_id}
     ).fetchone()  # type: ignore[misc]
     if rows_deleted:
         pg.execute(staging_delete(entity), {"batch_id": batch_id, "deleted_at": end})

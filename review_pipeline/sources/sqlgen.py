@@ -143,20 +143,36 @@ class StagingStatement:
     statement: sql.Composed
 
 
-def staging_upsert(entity_name: str) -> StagingStatement:
-    """The statement that types one batch of ``raw.crm_<entity>`` into staging.
+def staging_upsert(entity_name: str, family: str = "crm") -> StagingStatement:
+    """The statement that types one batch of raw rows into staging.
 
-    Parameters: ``batch_id``. Returns one row: (staged, quarantined, amount_staged).
-    Rows with a cast problem go to ``quarantine.staging_row`` with every reason;
-    duplicate keys inside the batch keep the last extracted version.
+    ``family`` ``crm``: the rows of ``raw.crm_<entity>`` with ``batch_id = %(raw_id)s``
+    (the source's own stage names are in ``stage``); ``file``: the rows of
+    ``raw.file_<entity>`` with ``file_id = %(raw_id)s`` (mapped already, the
+    source's names in ``stage_raw``). Parameters: ``raw_id`` and ``batch_id``
+    (the ``ops.extract_batch`` id recorded on every staged row). Returns one
+    row: (staged, quarantined, written, amount_staged). Rows with a cast
+    problem go to ``quarantine.staging_row`` with every reason; duplicate keys
+    inside the batch keep the last version.
     """
     ent: Entity = CANONICAL[entity_name]
     table = sql.Identifier("staging", STAGING_TABLE.get(entity_name, entity_name))
-    raw = sql.Identifier("raw", raw_table(entity_name))
     keys = staging_keys(entity_name)
     fields = list(ent.fields)
-    copies = RAW_NAME_COPIES.get(entity_name, {})
+    if family == "crm":
+        raw = sql.Identifier("raw", raw_table(entity_name))
+        id_name = "raw_id"
+        selection = sql.SQL("r.batch_id = %(raw_id)s and r.op = 'U'")
+        copies = RAW_NAME_COPIES.get(entity_name, {})
+    elif family == "file":
+        raw = sql.Identifier("raw", f"file_{entity_name}")
+        id_name = "file_row_id"
+        selection = sql.SQL("r.file_id = %(raw_id)s")
+        copies = {f"{f.name}_raw": f"{f.name}_raw" for f in fields if f.keep_raw}
+    else:
+        raise ValueError(f"unknown raw family {family!r}")
     extra = tuple(copies)
+    id_col = sql.Identifier(id_name)
 
     def col(name: str) -> sql.Composable:
         return sql.SQL("r.{}").format(sql.Identifier(name))
@@ -216,10 +232,11 @@ def staging_upsert(entity_name: str) -> StagingStatement:
 with typed as (
     select
         r.*,
+        r.{id_col} as row_id,
         {key_text} as entity_key,
         {typed_cols}
     from {raw} as r
-    where r.batch_id = %(batch_id)s and r.op = 'U'
+    where {selection}
 ),
 checked as (
     select t.*, array_remove(array[{problems}]::text[], null) as reasons
@@ -228,9 +245,9 @@ checked as (
 bad as (
     insert into quarantine.staging_row (entity, source, batch_id, entity_key, raw_values, reasons)
     select
-        {entity_lit}, r.source, r.batch_id, c.entity_key, to_jsonb(r) - 'raw_id', c.reasons
+        {entity_lit}, r.source, %(batch_id)s, c.entity_key, to_jsonb(r) - {id_lit}, c.reasons
     from checked as c
-    join {raw} as r on r.raw_id = c.raw_id
+    join {raw} as r on r.{id_col} = c.row_id
     where cardinality(c.reasons) > 0
     returning 1
 ),
@@ -238,11 +255,11 @@ latest as (
     select distinct on ({key_list}) *
     from checked
     where cardinality(reasons) = 0
-    order by {key_list}, raw_id desc
+    order by {key_list}, row_id desc
 ),
 upserted as (
     insert into {table} ({ident_list}, source, batch_id)
-    select {select_cols}, source, batch_id from latest
+    select {select_cols}, source, %(batch_id)s from latest
     on conflict ({conflict}) do update set {set_list}
     returning 1
 )
@@ -253,6 +270,9 @@ select
     ({amount_expr}) as amount_staged
 """
     ).format(
+        id_col=id_col,
+        id_lit=sql.Literal(id_name),
+        selection=selection,
         key_text=key_text,
         typed_cols=sql.SQL(",\n        ").join(typed_cols),
         problems=sql.SQL(", ").join(problems),
