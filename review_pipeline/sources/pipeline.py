@@ -22,7 +22,6 @@ import sqlalchemy as sa
 
 from review_pipeline.db import raw_psycopg, warehouse_engine
 from review_pipeline.errors import ConfigError, ReviewError
-from review_pipeline.ops import record_step
 from review_pipeline.settings import Settings
 from review_pipeline.sources.mapping import SourceMapping, bundled_mapping, load_mapping
 from review_pipeline.sources.sqlgen import staging_upsert
@@ -158,30 +157,44 @@ def extract_all(
     settings: Settings,
     business_date: date,
     *,
+    scope: str = "all",
+    dry_run: bool = False,
     source: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Extract every configured source (or only ``source``) for ``business_date``.
 
-    Returns a small JSON-able summary per source; the step is recorded in ops.step_run.
+    The stage function of the ``extract_sources`` task (see
+    :mod:`review_pipeline.orchestration`, which records the run). ``scope``
+    does not narrow extraction (sources are read whole); ``dry_run`` only
+    validates the mappings and reaches the sources.
     """
     from review_pipeline.migrations.runner import upgrade
 
-    engine = warehouse_engine(settings)
-    upgrade(engine)
     mappings = configured_mappings(settings, source)
+    if dry_run:
+        from review_pipeline.sources.check import check_source
+
+        reports = [check_source(settings, m) for m in mappings]
+        bad = [r.source for r in reports if not r.ok]
+        if bad:
+            raise ConfigError(
+                f"sources not ready: {', '.join(bad)} (run `review-pipeline sources check`)"
+            )
+        return {"sources": {r.source: "ok" for r in reports}}
+    upgrade(warehouse_engine(settings))
     out: dict[str, Any] = {}
-    with record_step(engine, "extract_sources", business_date) as run:
-        for mapping in mappings:
-            if progress:
-                progress(mapping.source)
-            if mapping.kind == "sql":
-                summary = extract_sql(settings, mapping, business_date)
-            else:
-                summary = extract_files(settings, mapping, business_date)
-            out[mapping.source] = summary.as_dict()
-        run.rows_in = sum(v.get("rows_in", 0) for v in out.values())
-        run.rows_out = sum(v.get("rows_staged", 0) for v in out.values())
-        run.rows_quarantined = sum(v.get("rows_quarantined", 0) for v in out.values())
-        run.details = {"sources": out}
-    return {"business_date": business_date.isoformat(), "sources": out}
+    for mapping in mappings:
+        if progress:
+            progress(mapping.source)
+        if mapping.kind == "sql":
+            summary = extract_sql(settings, mapping, business_date)
+        else:
+            summary = extract_files(settings, mapping, business_date)
+        out[mapping.source] = summary.as_dict()
+    return {
+        "rows_in": sum(v.get("rows_in", 0) for v in out.values()),
+        "rows_out": sum(v.get("rows_staged", 0) for v in out.values()),
+        "rows_quarantined": sum(v.get("rows_quarantined", 0) for v in out.values()),
+        "sources": out,
+    }
