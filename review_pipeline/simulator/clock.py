@@ -1,0 +1,61 @@
+"""Business-time helpers: Asia/Shanghai timestamps and working-day moves."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from review_pipeline import workdays
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def at(day: date, minute: int) -> datetime:
+    """``day`` at ``minute`` minutes after midnight, Asia/Shanghai (may spill into the next day)."""
+    return datetime.combine(day, time(0), TZ) + timedelta(minutes=minute)
+
+
+def work_minute(rng: random.Random) -> int:
+    """A minute within working hours, 08:40-18:30, with a lunch dip."""
+    if rng.random() < 0.15:
+        return rng.randint(12 * 60, 13 * 60 + 30)
+    return rng.choice((rng.randint(8 * 60 + 40, 12 * 60), rng.randint(13 * 60 + 30, 18 * 60 + 30)))
+
+
+def is_working_day(day: date) -> bool:
+    """The statutory calendar where it is known; Monday-Friday (silently) past its last year.
+
+    The simulator plans events years ahead (future collections, tenures); only
+    days up to the as-of day are ever written, and the CLI refuses a span that
+    reaches past the calendar's known years unless told otherwise.
+    """
+    if workdays.year_is_known(day.year):
+        return workdays.is_working_day(day)
+    return day.weekday() < 5
+
+
+def next_working_day(day: date) -> date:
+    """``day`` itself when it is a working day, else the next one."""
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def prev_working_day_on_or_before(day: date, floor: date) -> date:
+    """The last working day <= ``day`` and >= ``floor``; ``day`` when there is none."""
+    current = day
+    while current >= floor:
+        if is_working_day(current):
+            return current
+        current -= timedelta(days=1)
+    return day
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def add_months(day: date, n: int) -> date:
+    month = day.month - 1 + n
+    return date(day.year + month // 12, month % 12 + 1, 1)
