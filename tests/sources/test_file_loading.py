@@ -44,7 +44,8 @@ def _scalar(warehouse, query: str, **params):
         return conn.execute(sa.text(query), params).scalar_one()
 
 
-def test_same_file_twice_renamed_copy_and_new_version(warehouse, finance_mapping, landing, archive):
+def test_same_file_twice_renamed_copy_and_new_version(file_wh, finance_mapping, landing, archive):
+    warehouse = file_wh
     write_csv(landing / "orders_20261126.csv", ORDER_HEADER, order_rows(5))
     spare = landing.parent / "spare.csv"
     shutil.copy(landing / "orders_20261126.csv", spare)
@@ -213,3 +214,68 @@ def test_failed_load_rolls_back_and_keeps_the_file(
     assert (landing / "orders_20261129.csv").exists()
     assert _scalar(warehouse, "select count(*) from ops.file_manifest") == 0
     assert _scalar(warehouse, "select count(*) from raw.file_sales_order") == 0
+
+
+def test_malformed_corpus_through_load_file(file_wh, finance_mapping, landing, archive, tmp_path):
+    """Each broken file: a message naming file and rule, kept in landing, nothing half-loaded."""
+    import zipfile
+
+    from review_pipeline.sources.files import UnsafePath, load_file
+
+    good_xlsx = collections_workbook(
+        tmp_path / "good.xlsx", [["SK1", "FP1", 46351, "C1", "x", 5, "E1"]]
+    )
+    data = good_xlsx.read_bytes()
+    (landing / "collections_truncated.xlsx").write_bytes(data[: len(data) // 3])
+    with (
+        zipfile.ZipFile(good_xlsx) as src,
+        zipfile.ZipFile(landing / "collections_bomb.xlsx", "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                body = body.replace(b"<sheetData>", b"<sheetData>" + b" " * (8 * 1024**2), 1)
+            dst.writestr(info.filename, body)
+    (landing / "orders_empty.csv").write_bytes(b"")
+    write_csv(landing / "orders_wrong.csv", ["a", "b"], [["1", "2"]])
+    (landing / "invoices_binary.csv").write_bytes(bytes(range(128, 256)) * 4)
+    corpus = {
+        ("collection", "collections_truncated.xlsx"): "FILE_FORMAT",
+        ("collection", "collections_bomb.xlsx"): "FILE_BOMB",
+        ("sales_order", "orders_empty.csv"): "FILE_EMPTY",
+        ("sales_order", "orders_wrong.csv"): "FILE_HEADER",
+        ("invoice", "invoices_binary.csv"): "FILE_ENCODING",
+    }
+    for (entity, name), rule in corpus.items():
+        result = _load(file_wh, finance_mapping, entity, name, landing, archive)
+        assert result.status == "quarantined", name
+        assert result.message.startswith(name) and rule in result.message, result.message
+        assert (landing / name).exists()
+    with file_wh.connect() as conn:
+        rules = dict(conn.execute(sa.text("select file_name, rule from quarantine.file")).all())
+        loaded = conn.execute(
+            sa.text(
+                "select (select count(*) from raw.file_sales_order)"
+                " + (select count(*) from raw.file_invoice)"
+                " + (select count(*) from raw.file_collection)"
+            )
+        ).scalar_one()
+    assert rules == {name: rule for (_, name), rule in corpus.items()}
+    assert loaded == 0
+
+    # header only: a loaded file with no rows
+    write_csv(landing / "orders_header_only.csv", ORDER_HEADER, [])
+    result = _load(
+        file_wh, finance_mapping, "sales_order", "orders_header_only.csv", landing, archive
+    )
+    assert (result.status, result.rows_in) == ("loaded", 0)
+
+    # unsafe names are refused before anything is recorded
+    (landing / "orders_link.csv").symlink_to(tmp_path / "good.xlsx")
+    for name in ("../good.xlsx", "orders_link.csv", str(tmp_path / "good.xlsx")):
+        with pytest.raises(UnsafePath) as exc, file_wh.connect() as conn:
+            load_file(
+                conn, finance_mapping, "sales_order", name, landing_dir=landing, archive_dir=archive
+            )
+        assert name.split("/")[-1] in str(exc.value)
+    assert _scalar(file_wh, "select count(*) from ops.file_manifest") == len(corpus) + 1
