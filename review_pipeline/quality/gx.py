@@ -138,7 +138,9 @@ def validate(home: Path, url: str, suites: list[Suite], run_name: str) -> Valida
         batch = asset.add_batch_definition_whole_table("all")
         spec = suite_for_gx(suite)
         gx_suite = context.suites.add_or_update(
-            gx.ExpectationSuite(name=spec["name"], expectations=spec["expectations"], meta=spec["meta"])
+            gx.ExpectationSuite(
+                name=spec["name"], expectations=spec["expectations"], meta=spec["meta"]
+            )
         )
         definitions.append(
             context.validation_definitions.add_or_update(
@@ -151,7 +153,10 @@ def validate(home: Path, url: str, suites: list[Suite], run_name: str) -> Valida
             name="review_checks",
             validation_definitions=definitions,
             actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": KEY_COLUMNS},
+            result_format={
+                "result_format": "COMPLETE",
+                "unexpected_index_column_names": KEY_COLUMNS,
+            },
         )
     )
     result = checkpoint.run(run_id=RunIdentifier(run_name=run_name))

@@ -56,7 +56,9 @@ def chunks(start: date, end: date, size: int) -> list[tuple[date, date]]:
     return out
 
 
-def _window_params(settings: Settings, q: QualitySettings, run_id: int, start: date, end: date) -> dict[str, Any]:
+def _window_params(
+    settings: Settings, q: QualitySettings, run_id: int, start: date, end: date
+) -> dict[str, Any]:
     r = settings.rules
     return {
         "run_id": run_id,
@@ -287,7 +289,9 @@ def run_checks(settings: Settings, start: date, end: date | None = None) -> dict
                         end + timedelta(days=CALENDAR_MARGIN_DAYS),
                     )
                 for chunk_start, chunk_end in chunks(start, end, q.chunk_days):
-                    part = check_window(engine, settings, q, suites, step.run_id, chunk_start, chunk_end)
+                    part = check_window(
+                        engine, settings, q, suites, step.run_id, chunk_start, chunk_end
+                    )
                     for key in ("findings", "quarantined", "lead_days"):
                         totals[key] += part[key]
                     for rule, counts in part["findings_by_rule"].items():

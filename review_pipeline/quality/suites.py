@@ -28,7 +28,10 @@ RULES: dict[str, tuple[str, str]] = {
     "LQ04": ("warn", "stage skipped two or more steps in one change, or went backwards"),
     "LQ05": ("warn", "open lead with an expected order date in the past"),
     "LQ06": ("warn", "S3+ open lead with no visit in the last 30 days"),
-    "LQ07": ("warn", "probable duplicate: customer, product line, amount within 10 %, open at once"),
+    "LQ07": (
+        "warn",
+        "probable duplicate: customer, product line, amount within 10 %, open at once",
+    ),
     "LQ08": ("warn", "named customer with missing tier, industry or city, or invalid credit code"),
     "LQ09": ("warn", "S4+ lead without tender date, bid price or competitors"),
     "LQ10": ("warn", "ORDERED with no finance order within 30 days, or amount off by > 20 %"),

@@ -80,7 +80,7 @@ create index if not exists finding_owner_ix on dq.finding (owner_id, business_da
 -- working window): lead findings plus LQ08 of the lead's customer.
 create or replace function dq.lead_findings_on(d date)
 returns table (
-    lead_id text, rule_ids text [], has_error boolean, findings jsonb
+    lead_id text, rule_ids text[], has_error boolean, findings jsonb
 )
 language sql stable
 as $$

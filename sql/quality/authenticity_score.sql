@@ -94,7 +94,7 @@ select
     r.warn_findings,
     :error_weight * r.error_findings + :warn_weight * r.warn_findings as weight,
     round(greatest(0, 1 - (:error_weight * r.error_findings + :warn_weight * r.warn_findings) / r.open_leads), 6)
-    as score,
-    :run_id as run_id
+        as score,
+    :run_id
 from rolled as r
 where r.scope_id is not null;

@@ -11,7 +11,7 @@ select
     jsonb_build_object(
         'problems', jsonb_agg(jsonb_build_object('check', h.problem, 'value', h.value) order by h.problem)
     ) as details,
-    :run_id as run_id
+    :run_id
 from native_hit as h
 left join dq.lead_day as ld on h.business_date = ld.business_date and h.lead_id = ld.lead_id
 group by h.business_date, h.rule_id, h.lead_id, ld.owner_id;

@@ -77,8 +77,8 @@ lead_span as (
     left join spans as s
         on
             l.lead_id = s.lead_id
-            and s.valid_to > w.start_date
-            and s.valid_from <= w.end_date
+            and w.start_date < s.valid_to
+            and w.end_date >= s.valid_from
     where l.deleted_at is null
 ),
 

@@ -17,13 +17,13 @@ with required as (
     inner join staging.employee_assignment as a
         on
             a.role = 'SALESPERSON'
-            and a.valid_from <= wd.day
-            and (a.valid_to is null or a.valid_to > wd.day)
+            and wd.day >= a.valid_from
+            and (a.valid_to is null or wd.day < a.valid_to)
     inner join staging.employee as e
         on
             a.employee_id = e.employee_id
-            and (e.hired_on is null or e.hired_on <= wd.day)
-            and (e.left_on is null or e.left_on >= wd.day)
+            and (e.hired_on is null or wd.day >= e.hired_on)
+            and (e.left_on is null or wd.day <= e.left_on)
     where
         wd.is_working_day
         and wd.day between :start_date and :end_date
@@ -36,14 +36,14 @@ due as (
         r.employee_id
     from staging.daily_report as r
     inner join dq.working_day as rd on r.report_date = rd.day and rd.is_working_day
-    cross join lateral (
-        select nd.day as deadline
-        from dq.working_day as nd
-        where nd.day > r.report_date and nd.is_working_day
-        order by nd.day
-        offset :approval_working_days - 1
-        limit 1
-    ) as dl
+    cross join
+        lateral (
+            select nd.day as deadline
+            from dq.working_day as nd
+            where nd.day > r.report_date and nd.is_working_day
+            order by nd.day
+            limit 1 offset :approval_working_days - 1
+        ) as dl
     where r.submitted_at is not null and dl.deadline between :start_date and :end_date
 ),
 
@@ -55,7 +55,7 @@ per_person as (
         count(distinct d.employee_id) as due_n
     from required as q
     full join due as d on q.business_date = d.business_date and q.employee_id = d.employee_id
-    group by 1, 2
+    group by coalesce(q.business_date, d.business_date), coalesce(q.employee_id, d.employee_id)
 ),
 
 scored as (
@@ -132,6 +132,6 @@ select
     r.approvals_on_time,
     round(100.0 * r.reports_on_time / nullif(r.reports_required, 0), 2) as filed_on_time_pct,
     round(100.0 * r.approvals_on_time / nullif(r.approvals_due, 0), 2) as approved_on_time_pct,
-    :run_id as run_id
+    :run_id
 from rolled as r
 where r.scope_id is not null;

@@ -55,12 +55,13 @@ split_checks as (
         s.children_cny,
         s.split_by as detail
     from nodes as n
-    cross join lateral (
-        values
-        ('product_line_code x account_tier', n.by_both_cny),
-        ('product_line_code', n.by_line_cny),
-        ('account_tier', n.by_tier_cny)
-    ) as s (split_by, children_cny)
+    cross join
+        lateral (
+            values
+            ('product_line_code x account_tier', n.by_both_cny),
+            ('product_line_code', n.by_line_cny),
+            ('account_tier', n.by_tier_cny)
+        ) as s (split_by, children_cny)
     where n.total_cny is not null and s.children_cny is not null
 ),
 
@@ -97,17 +98,18 @@ child_parent as (
         n.measure,
         n.node_cny
     from nodes as n
-    cross join lateral (
-        select ea.team_id
-        from staging.employee_assignment as ea
-        where
-            ea.employee_id = n.org_key
-            and ea.team_id is not null
-            and ea.valid_from < make_date(:target_year, n.month, 1) + interval '1 month'
-            and (ea.valid_to is null or ea.valid_to > make_date(:target_year, n.month, 1))
-        order by (ea.valid_from <= make_date(:target_year, n.month, 1)) desc, ea.valid_from desc
-        limit 1
-    ) as a
+    cross join
+        lateral (
+            select ea.team_id
+            from staging.employee_assignment as ea
+            where
+                ea.employee_id = n.org_key
+                and ea.team_id is not null
+                and ea.valid_from < make_date(:target_year, n.month, 1) + interval '1 month'
+                and (ea.valid_to is null or ea.valid_to > make_date(:target_year, n.month, 1))
+            order by (ea.valid_from <= make_date(:target_year, n.month, 1)) desc, ea.valid_from desc
+            limit 1
+        ) as a
     where n.level = 'PERSON' and n.month is not null
     union all
     select
@@ -180,25 +182,27 @@ select
     m.detail,
     case m.level
         when 'PERSON' then m.org_key
-        when 'TEAM' then (
-            select ea.employee_id
-            from staging.employee_assignment as ea
-            where
-                ea.role = 'TEAM_MANAGER' and ea.team_id = m.org_key
-                and ea.valid_from <= :as_of and (ea.valid_to is null or ea.valid_to > :as_of)
-            order by ea.valid_from desc
-            limit 1
-        )
-        when 'REGION' then (
-            select ea.employee_id
-            from staging.employee_assignment as ea
-            left join staging.team as tm on ea.team_id = tm.team_id
-            where
-                ea.role = 'REGION_MANAGER' and (ea.team_id = m.org_key or tm.region_code = m.org_key)
-                and ea.valid_from <= :as_of and (ea.valid_to is null or ea.valid_to > :as_of)
-            order by ea.valid_from desc
-            limit 1
-        )
+        when 'TEAM'
+            then (
+                select ea.employee_id
+                from staging.employee_assignment as ea
+                where
+                    ea.role = 'TEAM_MANAGER' and ea.team_id = m.org_key
+                    and ea.valid_from <= :as_of and (ea.valid_to is null or ea.valid_to > :as_of)
+                order by ea.valid_from desc
+                limit 1
+            )
+        when 'REGION'
+            then (
+                select ea.employee_id
+                from staging.employee_assignment as ea
+                left join staging.team as tm on ea.team_id = tm.team_id
+                where
+                    ea.role = 'REGION_MANAGER' and (ea.team_id = m.org_key or tm.region_code = m.org_key)
+                    and ea.valid_from <= :as_of and (ea.valid_to is null or ea.valid_to > :as_of)
+                order by ea.valid_from desc
+                limit 1
+            )
         else (
             select ea.employee_id
             from staging.employee_assignment as ea
@@ -207,7 +211,7 @@ select
                 ea.role in ('BU_MANAGER', 'EXECUTIVE')
                 and (ea.team_id = m.business_unit or tm.business_unit = m.business_unit or ea.role = 'EXECUTIVE')
                 and ea.valid_from <= :as_of and (ea.valid_to is null or ea.valid_to > :as_of)
-            order by ea.role, ea.valid_from desc
+            order by ea.role asc, ea.valid_from desc
             limit 1
         )
     end as owner_id

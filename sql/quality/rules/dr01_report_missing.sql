@@ -2,9 +2,9 @@
 -- one submitted after that day. Skipped when the source has no daily reports.
 with win as (
     select
-        start_date,
-        end_date,
-        tz
+        cw.start_date,
+        cw.end_date,
+        cw.tz
     from dq.check_window as cw
 ),
 
@@ -17,13 +17,13 @@ required as (
     inner join staging.employee_assignment as a
         on
             a.role = 'SALESPERSON'
-            and a.valid_from <= wd.day
-            and (a.valid_to is null or a.valid_to > wd.day)
+            and wd.day >= a.valid_from
+            and (a.valid_to is null or wd.day < a.valid_to)
     inner join staging.employee as e
         on
             a.employee_id = e.employee_id
-            and (e.hired_on is null or e.hired_on <= wd.day)
-            and (e.left_on is null or e.left_on >= wd.day)
+            and (e.hired_on is null or wd.day >= e.hired_on)
+            and (e.left_on is null or wd.day <= e.left_on)
     where
         wd.is_working_day
         and wd.day between w.start_date and w.end_date

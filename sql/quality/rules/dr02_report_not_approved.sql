@@ -3,10 +3,10 @@
 -- (the first day the breach is certain), with the report's date in details.
 with win as (
     select
-        start_date,
-        end_date,
-        tz,
-        approval_working_days
+        cw.start_date,
+        cw.end_date,
+        cw.tz,
+        cw.approval_working_days
     from dq.check_window as cw
 ),
 
@@ -16,18 +16,19 @@ reports as (
         r.report_date,
         r.submitted_at,
         r.approved_at,
+        w.approval_working_days,
         dl.deadline
     from staging.daily_report as r
     cross join win as w
     inner join dq.working_day as rd on r.report_date = rd.day and rd.is_working_day
-    cross join lateral (
-        select nd.day as deadline
-        from dq.working_day as nd
-        where nd.day > r.report_date and nd.is_working_day
-        order by nd.day
-        offset w.approval_working_days - 1
-        limit 1
-    ) as dl
+    cross join
+        lateral (
+            select nd.day as deadline
+            from dq.working_day as nd
+            where nd.day > r.report_date and nd.is_working_day
+            order by nd.day
+            limit 1 offset w.approval_working_days - 1
+        ) as dl
     where r.submitted_at is not null
 )
 

@@ -1,7 +1,7 @@
 -- LQ02 (warn part): amount above outlier_p99_multiple x the product line's p99
 -- (p99 over the amounts > 0 of the current, undeleted leads of that line).
 with win as (
-    select outlier_p99_multiple from dq.check_window as cw
+    select cw.outlier_p99_multiple from dq.check_window as cw
 ),
 
 line_p99 as (

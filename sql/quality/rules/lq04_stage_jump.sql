@@ -2,10 +2,10 @@
 -- (S1..S5 order; LOST / CANCELLED are not steps). Reported on the change's day.
 with win as (
     select
-        start_date,
-        end_date,
-        tz,
-        stage_skip_steps
+        cw.start_date,
+        cw.end_date,
+        cw.tz,
+        cw.stage_skip_steps
     from dq.check_window as cw
 ),
 
@@ -17,7 +17,7 @@ ranked as (
         h.owner_id,
         h.stage,
         case h.stage when 'S1' then 1 when 'S2' then 2 when 'S3' then 3 when 'S4' then 4 when 'S5' then 5 end
-        as stage_rank
+            as stage_rank
     from staging.lead_history as h
     inner join staging.lead as l on h.lead_id = l.lead_id
     where l.deleted_at is null

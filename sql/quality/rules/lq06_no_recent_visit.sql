@@ -2,8 +2,8 @@
 -- no_visit_days days (D - no_visit_days + 1 .. D).
 with win as (
     select
-        tz,
-        no_visit_days
+        cw.tz,
+        cw.no_visit_days
     from dq.check_window as cw
 )
 

@@ -2,7 +2,7 @@
 -- line whose amounts are within duplicate_amount_tolerance of the larger one.
 -- Both leads of a pair are reported.
 with win as (
-    select duplicate_amount_tolerance from dq.check_window as cw
+    select cw.duplicate_amount_tolerance from dq.check_window as cw
 ),
 
 pairs as (

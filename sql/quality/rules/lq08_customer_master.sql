@@ -3,9 +3,9 @@
 -- code fails the GB 32100-2015 check digit. Reported per customer and day.
 with win as (
     select
-        start_date,
-        end_date,
-        tz
+        cw.start_date,
+        cw.end_date,
+        cw.tz
     from dq.check_window as cw
 ),
 
@@ -42,8 +42,8 @@ states as (
     from days as d
     inner join versions as v
         on
-            v.valid_from < d.day_end
-            and (v.valid_to is null or v.valid_to >= d.day_end)
+            d.day_end > v.valid_from
+            and (v.valid_to is null or d.day_end <= v.valid_to)
     where v.account_tier is distinct from 'NON_NAMED'
 )
 

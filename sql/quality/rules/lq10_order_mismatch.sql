@@ -5,11 +5,11 @@
 -- the ordered day and the last matching order). Skipped without finance data.
 with win as (
     select
-        start_date,
-        end_date,
-        tz,
-        ordered_match_days,
-        ordered_amount_tolerance
+        cw.start_date,
+        cw.end_date,
+        cw.tz,
+        cw.ordered_match_days,
+        cw.ordered_amount_tolerance
     from dq.check_window as cw
 ),
 

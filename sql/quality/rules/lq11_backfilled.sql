@@ -2,10 +2,10 @@
 -- back-filled). Reported on the day it first stood at S4 or S5.
 with win as (
     select
-        start_date,
-        end_date,
-        tz,
-        backfill_days
+        cw.start_date,
+        cw.end_date,
+        cw.tz,
+        cw.backfill_days
     from dq.check_window as cw
 ),
 
