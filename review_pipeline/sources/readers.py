@@ -13,6 +13,7 @@ import codecs
 import contextlib
 import csv
 import io
+import itertools
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -389,16 +390,33 @@ def read_xlsx(
             raise FileRejected(FILE_TOO_LARGE, f"sheet declares {declared} rows")
         ws.reset_dimensions()  # a stale <dimension> would otherwise cut rows off
         epoch = wb.epoch
-        rows = enumerate(ws.iter_rows(values_only=True), start=1)
+        rows: Iterator[tuple[int, tuple[Any, ...]]] = enumerate(
+            ws.iter_rows(values_only=True), start=1
+        )
         head: list[tuple[int, tuple[Any, ...]]] = []
         header_at = None
-        for line_no, cells in rows:
+        above: tuple[Any, ...] = ()
+        for line_no, raw_cells in rows:
+            cells = _fill_from_above(raw_cells, above)
+            above = raw_cells
             head.append((line_no, cells))
             if _is_header(line_no, cells, spec, expected):
                 header_at = len(head) - 1
                 break
             if line_no >= limits.header_scan_rows:
                 break
+        if header_at is not None:
+            # A two-row header: the lower row (with the upper's merged names) may match better.
+            nxt = next(rows, None)
+            if nxt is not None:
+                below = _fill_from_above(nxt[1], head[header_at][1])
+                if expected.matches(below) and expected.score(below) > expected.score(
+                    head[header_at][1]
+                ):
+                    head.append((nxt[0], below))
+                    header_at += 1
+                else:
+                    rows = itertools.chain([nxt], rows)
         if header_at is None:
             if not head or all(_blank(c) for _, c in head):
                 raise FileRejected(FILE_EMPTY, f"sheet {ws.title!r} is empty")
@@ -417,6 +435,22 @@ def read_xlsx(
     stream = TableStream(headers=headers, rows=iter(()), header_line=header_line, excel_epoch=epoch)
     stream.rows = _xlsx_rows(wb, rows, stream, limits)
     return stream
+
+
+def _fill_from_above(cells: tuple[Any, ...], above: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A header cell merged down from the row above (two-row headers) takes that row's text.
+
+    Read-only openpyxl gives a merged range's value in its top-left cell only,
+    so the lower row of a vertically merged header cell reads empty.
+    """
+    if not above or _blank(cells):
+        return cells
+    width = max(len(cells), len(above))
+    padded = cells + (None,) * (width - len(cells))
+    return tuple(
+        above[i] if c is None and i < len(above) and isinstance(above[i], str) else c
+        for i, c in enumerate(padded)
+    )
 
 
 def _is_header(

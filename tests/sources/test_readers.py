@@ -377,3 +377,29 @@ def test_discover_lists_safe_matches_and_reports_refused(tmp_path, landing, fina
     names, refused = discover_files(finance_mapping, "sales_order", landing)
     assert names == ["orders_20261101.csv", "orders_20261102.csv"]
     assert [n for n, _ in refused] == ["orders_link.csv"]
+
+
+def test_xlsx_two_row_header_with_vertically_merged_cells(tmp_path, finance_mapping):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "回款明细"
+    ws.append(["回款明细表"])
+    ws.merge_cells("A1:H1")
+    # row 2: group labels and the names of the single-level columns (merged down to row 3)
+    ws.append(
+        ["收款单号", "发票号码", "收款日期", "客户", None, "收款金额(元)", "销售员工号", "备注"]
+    )
+    ws.append([None, None, None, "客户编码", "客户名称", None, None, None])
+    for col in "ABCFGH":
+        ws.merge_cells(f"{col}2:{col}3")
+    ws.merge_cells("D2:E2")
+    ws.append(["SK1", "FP1", 46351, "C1", "客户一", "10.00", "E1", "备注"])
+    wb.save(tmp_path / "collections_1.xlsx")
+    out, stream = _read(finance_mapping, "collection", tmp_path / "collections_1.xlsx")
+    assert stream.header_line == 3
+    assert stream.headers[:7] == COLLECTION_HEADER
+    assert [
+        (line, r["collection_id"], r["customer_id"], r["amount_cny"]) for line, r, _ in out
+    ] == [(4, "SK1", "C1", "10.00")]
