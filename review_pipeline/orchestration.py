@@ -18,6 +18,11 @@ is not installed yet is skipped with a clear log line and ``{"skipped": True}``
 (nothing is recorded: the step did not run). A module that exists but fails
 to import, or lacks the named function, is an error.
 
+A deployment may run its own implementation of a stage by naming it in the
+environment variable ``REVIEW_STAGES``, a JSON object such as
+``{"extract_sources": "acme_review.crm:extract_all"}`` (same contract); the
+tests use it to drive whole DAGs with stand-in stages.
+
 This module imports nothing heavy at import time: DAG files may reference it
 and the dag-processor must stay fast.
 """
@@ -25,7 +30,9 @@ and the dag-processor must stay fast.
 from __future__ import annotations
 
 import importlib
+import json
 import logging
+import os
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -53,6 +60,8 @@ STAGES: dict[str, str] = {
     "close_month": "review_pipeline.reports.pipeline:close_month",
     "build_monthly_packs": "review_pipeline.packs.pipeline:build_monthly_packs",
 }
+
+STAGES_ENV = "REVIEW_STAGES"
 
 # The step whose success for a Sunday lets the weekly run go ahead.
 DAILY_BUILD_STEP = "build_daily_marts"
@@ -164,6 +173,29 @@ def resolve_stage(target: str) -> Callable[..., Any] | None:
     return func  # type: ignore[no-any-return]
 
 
+def stage_target(step: str) -> str:
+    """The ``module:function`` that runs ``step``: REVIEW_STAGES override, else STAGES."""
+    if step not in STAGES:
+        raise KeyError(f"unknown step {step!r}; known: {', '.join(sorted(STAGES))}")
+    raw = os.environ.get(STAGES_ENV, "").strip()
+    if raw:
+        try:
+            overrides = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{STAGES_ENV} is not valid JSON: {exc}") from exc
+        if not isinstance(overrides, dict) or not all(
+            isinstance(v, str) and ":" in v for v in overrides.values()
+        ):
+            raise ValueError(f'{STAGES_ENV} must map steps to "module:function" strings')
+        unknown = set(overrides) - set(STAGES)
+        if unknown:
+            raise ValueError(f"{STAGES_ENV} names unknown steps: {', '.join(sorted(unknown))}")
+        if step in overrides:
+            log.info("stage %s runs %s (%s override)", step, overrides[step], STAGES_ENV)
+            return str(overrides[step])
+    return STAGES[step]
+
+
 def run_stage(
     step: str,
     business_date: date | str,
@@ -174,7 +206,7 @@ def run_stage(
 ) -> dict[str, Any]:
     """Run the stage registered for ``step`` for one business date, recorded in ops.step_run."""
     day = _as_date(business_date)
-    target = STAGES[step]
+    target = stage_target(step)
     func = resolve_stage(target)
     if func is None:
         log.warning(

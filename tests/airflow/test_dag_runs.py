@@ -2,8 +2,8 @@
 
 The tasks reach the warehouse through the Airflow connection
 ``review_warehouse`` (``AIRFLOW_CONN_REVIEW_WAREHOUSE``), as in production;
-stages not written yet are skipped by the orchestration layer, so today the
-records come from ``prepare_warehouse`` and the weekly/monthly gates.
+every stage is a stand-in (``REVIEW_STAGES``, see ``rp_stand_in_stages.py``):
+these tests are about the orchestration, the stages have their own.
 """
 
 from __future__ import annotations
@@ -21,13 +21,29 @@ pytestmark = [pytest.mark.airflow, pytest.mark.integration]
 REPO = Path(__file__).resolve().parents[2]
 
 
+STEPS_DAILY = [
+    "prepare_warehouse",
+    "extract_sources",
+    "run_checks",
+    "build_warehouse",
+    "build_daily_marts",
+]
+
+
 @pytest.fixture
 def warehouse_conn(db_settings, monkeypatch):
     """A fresh, empty warehouse reachable only through the Airflow connection."""
+    import rp_stand_in_stages
+
+    from review_pipeline.db import normalise_url
+
     url = db_settings.warehouse_url.get_secret_value()
     monkeypatch.delenv("REVIEW_WAREHOUSE_URL")
     monkeypatch.setenv("AIRFLOW_CONN_REVIEW_WAREHOUSE", url)
-    return sa.create_engine(url, poolclass=sa.pool.NullPool)
+    monkeypatch.setenv("REVIEW_STAGES", rp_stand_in_stages.stages_env())
+    engine = sa.create_engine(normalise_url(url), poolclass=sa.pool.NullPool)
+    yield engine
+    engine.dispose()
 
 
 def _dag(dag_id: str, folder: Path = REPO / "dags"):
@@ -73,73 +89,69 @@ def test_review_daily_end_to_end(airflow_db, warehouse_conn):
     assert set(states.values()) == {"success"}, states
 
     rows = _step_runs(warehouse_conn)
-    assert rows, "ops.step_run got no row"
-    prepared = [r for r in rows if r.step == "prepare_warehouse"]
-    assert len(prepared) == 1
-    assert prepared[0].status == "success"
-    assert prepared[0].business_date == date(2026, 11, 26)
-    assert prepared[0].airflow_run_id == run.run_id
-    assert prepared[0].details["revision"]
-    assert all(r.status == "success" and r.business_date == date(2026, 11, 26) for r in rows)
+    assert [r.step for r in rows] == STEPS_DAILY
+    assert all(r.status == "success" for r in rows)
+    assert {r.business_date for r in rows} == {date(2026, 11, 26)}
+    assert {r.airflow_run_id for r in rows} == {run.run_id}
+    assert rows[0].details["revision"]
+    assert all(r.details.get("stand_in") for r in rows[1:])
 
 
-def test_review_daily_date_param_wins(airflow_db, warehouse_conn):
+def test_review_daily_date_param_wins_and_dry_run_migrates_nothing(airflow_db, warehouse_conn):
+    from review_pipeline.migrations.runner import current_revision, upgrade
+
+    _, revision = upgrade(warehouse_conn)
     dag = _dag("review_daily")
     run = dag.test(
         logical_date=pendulum.datetime(2026, 11, 27, 2, tz="Asia/Shanghai"),
-        run_conf={"date": "2026-10-08", "dry_run": True},
+        run_conf={"date": "2026-10-08", "scope": "INFO", "dry_run": True},
     )
     assert run.state == "success"
     assert set(_states(run.run_id, "review_daily").values()) == {"success"}
-    # a dry run migrates nothing and records nothing
-    with warehouse_conn.connect() as conn:
-        assert conn.execute(sa.text("select to_regclass('ops.step_run')")).scalar() is None
-
-
-def _record_daily_build(engine: sa.Engine, day: date) -> None:
-    from review_pipeline.migrations.runner import upgrade
-
-    upgrade(engine)
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "insert into ops.step_run (step, business_date, status, finished_at)"
-                " values ('build_daily_marts', :d, 'success', clock_timestamp())"
-            ),
-            {"d": day},
-        )
+    assert current_revision(warehouse_conn) == revision
+    rows = _step_runs(warehouse_conn)
+    # prepare_warehouse records nothing in a dry run; each stage records its dry run
+    assert [r.step for r in rows] == STEPS_DAILY[1:]
+    assert {r.business_date for r in rows} == {date(2026, 10, 8)}
+    assert all(r.details["dry_run"] and r.details["scope"] == "INFO" for r in rows)
 
 
 @pytest.mark.parametrize(
-    ("dag_id", "logical_date", "business_date"),
+    ("dag_id", "daily_at", "run_at", "business_date", "steps"),
     [
-        # Monday 07:00 Shanghai -> the Sunday before
+        # the daily run of Monday 02:00 builds Sunday; the weekly run at 07:00 reports on it
         (
             "review_weekly",
+            pendulum.datetime(2026, 11, 23, 2, tz="Asia/Shanghai"),
             pendulum.datetime(2026, 11, 23, 7, tz="Asia/Shanghai"),
             date(2026, 11, 22),
+            ["build_weekly_reports", "build_packs", "send_packs", "summarise_delivery"],
         ),
-        # the 1st -> the last day of the month before
+        # the daily run of the 1st builds the month's last day; the month close follows
         (
             "review_monthly",
+            pendulum.datetime(2026, 11, 1, 2, tz="Asia/Shanghai"),
             pendulum.datetime(2026, 11, 1, 6, tz="Asia/Shanghai"),
             date(2026, 10, 31),
+            ["close_month", "build_monthly_packs", "send_packs"],
         ),
     ],
 )
-def test_gated_dags_run_when_the_daily_build_exists(
-    airflow_db, warehouse_conn, dag_id, logical_date, business_date
+def test_gated_dags_run_after_the_daily_build(
+    airflow_db, warehouse_conn, dag_id, daily_at, run_at, business_date, steps
 ):
-    from review_pipeline.db import normalise_url
+    daily = _dag("review_daily").test(logical_date=daily_at)
+    assert daily.state == "success"
 
-    engine = sa.create_engine(normalise_url(warehouse_conn.url), poolclass=sa.pool.NullPool)
-    _record_daily_build(engine, business_date)
     dag = _dag(dag_id)
-    run = dag.test(logical_date=logical_date)
+    run = dag.test(logical_date=run_at)
     assert run.state == "success"
     states = _states(run.run_id, dag_id)
     assert set(states) == {t.task_id for t in dag.tasks}
     assert set(states.values()) == {"success"}, states
+    rows = [r for r in _step_runs(warehouse_conn) if r.airflow_run_id == run.run_id]
+    assert [r.step for r in rows] == steps
+    assert {r.business_date for r in rows} == {business_date}
 
 
 FAILING_DAG = '''

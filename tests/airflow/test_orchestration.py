@@ -176,3 +176,22 @@ def test_prepare_warehouse_migrates_and_dry_run_applies_nothing(db_settings):
     assert done["revision"] == head_revision() and done["revision_before"] is None
     again = orchestration.prepare_warehouse("2026-11-26", settings=db_settings)
     assert again["revision_before"] == again["revision"] == head_revision()
+
+
+@pytest.mark.unit
+def test_review_stages_override(monkeypatch):
+    monkeypatch.delenv("REVIEW_STAGES", raising=False)
+    assert orchestration.stage_target("run_checks") == orchestration.STAGES["run_checks"]
+    monkeypatch.setenv("REVIEW_STAGES", '{"run_checks": "acme.checks:run"}')
+    assert orchestration.stage_target("run_checks") == "acme.checks:run"
+    assert orchestration.stage_target("build_packs") == orchestration.STAGES["build_packs"]
+    for bad, message in [
+        ("{not json", "not valid JSON"),
+        ('{"run_checks": "no_colon"}', "module:function"),
+        ('{"run_check": "a:b"}', "unknown steps: run_check"),
+    ]:
+        monkeypatch.setenv("REVIEW_STAGES", bad)
+        with pytest.raises(ValueError, match=message):
+            orchestration.stage_target("run_checks")
+    with pytest.raises(KeyError, match="unknown step"):
+        orchestration.stage_target("make_coffee")
