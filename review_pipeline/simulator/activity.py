@@ -128,7 +128,7 @@ def weekly_plans(seed: int, org: Org, monday: date) -> list[tuple[object, ...]]:
     first = next_working_day(monday)
     if first > monday + timedelta(days=6):
         return []
-    rows = []
+    rows: list[tuple[object, ...]] = []
     base = (monday - EPOCH).days * 100000
     for pos in org.positions:
         if pos.kind != "SALES":
@@ -149,7 +149,7 @@ def general_visits(seed: int, day: date, per_day: float, pick: object) -> list[t
         return []
     r = stream(seed, "gvisit", day)
     n = sum(1 for _ in range(int(per_day * 2)) if r.random() < 0.5)
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for k in range(n):
         assert callable(pick)
         customer_id, _, user_id, _, _ = pick(r, day)

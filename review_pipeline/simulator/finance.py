@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import random
+import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -187,7 +188,7 @@ def write_orders(
         if bad == "date":
             d = "2026-13-01" if o.order_no[-1] in "02468" else "待定"
         elif bad == "amount":
-            amt = "N/A" if o.order_no[-1] in "13579" else amt.replace("0", "O", 1)
+            amt = "N/A" if o.order_no[-1] in "13579" else "待确认"
         elif bad == "key":
             key = ""
         if bad:
@@ -303,7 +304,17 @@ def _normalise_zip(data: bytes) -> bytes:
             member = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             member.compress_type = zipfile.ZIP_DEFLATED
             member.external_attr = info.external_attr
-            zout.writestr(member, zin.read(info.filename))
+            data = zin.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                # openpyxl stamps "modified" with the wall clock on save: pin it to "created".
+                text = data.decode("utf-8")
+                created = re.search(r"<dcterms:created[^>]*>([^<]*)<", text)
+                if created:
+                    text = re.sub(
+                        r"(<dcterms:modified[^>]*>)[^<]*(<)", rf"\g<1>{created.group(1)}\g<2>", text
+                    )
+                data = text.encode("utf-8")
+            zout.writestr(member, data)
     return out.getvalue()
 
 

@@ -137,7 +137,8 @@ class LeadBuilder:
         self.seq = seq
         self.c = c
         self.r = stream(ctx.seed, "lead", slot, seq)
-        self.rates = ctx.profile.rates if c >= ctx.start else dict.fromkeys(ctx.profile.rates, 0.0)
+        # Leads migrated at go-live (created before the start) get defects only on later days.
+        self.rates = ctx.profile.rates
         self.pos = ctx.owner_position(customer, line.bu)
         opp_id = slot * 1000 + seq * IDS_PER_LEAD
         self.lead = Lead(opp_id, f"XS{c:%y%m%d}{opp_id:09d}", self._name(), c)
@@ -203,6 +204,8 @@ class LeadBuilder:
 
     def _creation_kind(self) -> str | None:
         u = self.r.random()
+        if self.c < self.ctx.start:
+            return None
         acc = 0.0
         for rule in ("LQ01", "LQ02", "LQ03", "LQ11"):
             acc += self.rates[rule]
@@ -228,7 +231,9 @@ class LeadBuilder:
                      4: r.randint(7, 40), 5: r.randint(2, 25)}  # fmt: skip
         stages: list[tuple[date, int, str]] = [(self.c, first, NEW)]
         day = self.c
+        s2_day = next_working_day(self.c + timedelta(days=durations[1]))
         skip = top >= 4 and first == 1 and r.random() < self.rates["LQ04"] / 2
+        skip = skip and s2_day >= self.ctx.start
         back = (
             not skip and top >= 3 and first == 1 and r.random() < self.rates["LQ04"] / 2
         ) and durations[3] >= 10
@@ -241,6 +246,8 @@ class LeadBuilder:
             stages.append((day, stage, STAGE))
             if back and stage == 3:
                 back_day = next_working_day(day + timedelta(days=r.randint(2, durations[3] - 3)))
+                if back_day < self.ctx.start:
+                    continue
                 stages.append((back_day, 2, STAGE))
                 self.truth("LQ04", back_day, "stage went backwards: 商务推进 -> 立项")
                 day = next_working_day(back_day + timedelta(days=r.randint(5, 15)))
@@ -293,7 +300,7 @@ class LeadBuilder:
         self, day: date, s4_exit: date, changes: dict[str, object], bid: dict[str, object]
     ) -> None:
         r = self.r
-        if (s4_exit - day).days < 3 or r.random() >= self.rates["LQ09"]:
+        if (s4_exit - day).days < 3 or day < self.ctx.start or r.random() >= self.rates["LQ09"]:
             return
         missing = r.choice(("tender_date", "bid_price", "competitors"))
         changes[missing] = None
@@ -380,7 +387,8 @@ class LeadBuilder:
         last = self.c
         end = close
         while expected < end:
-            if r.random() < self.rates["LQ05"] and expected + timedelta(days=1) < end:
+            stale = expected + timedelta(days=1)
+            if r.random() < self.rates["LQ05"] and stale < end and stale >= self.ctx.start:
                 self.truth(
                     "LQ05", expected + timedelta(days=1), f"expected order date {expected} passed"
                 )
@@ -422,7 +430,8 @@ class LeadBuilder:
                 continue
             left = self._left_before(str(owner), day)
             move_day = day
-            if left and day >= self.ctx.start and r.random() < self.rates["LQ12"]:
+            open_at_end = self._status_end_of(day) in (*OPEN_STATUSES, *ref.INVALID_STATUSES)
+            if left and open_at_end and day >= self.ctx.start and r.random() < self.rates["LQ12"]:
                 self.truth("LQ12", day, f"owner {owner} left on {day - timedelta(days=1)}")
                 move_day = day + timedelta(days=r.randint(3, 25))
                 if move_day >= self.lead.close_day:
@@ -440,6 +449,13 @@ class LeadBuilder:
             )
             owner = new_uid
         self.events.extend(extra)
+
+    def _status_end_of(self, day: date) -> object:
+        status: object = None
+        for ev in self.events:
+            if ev.day <= day:
+                status = ev.changes.get("status_name", status)
+        return status
 
     def _left_before(self, user_id: str, day: date) -> bool:
         idx = int(user_id[1:]) - 10001
@@ -491,16 +507,15 @@ class LeadBuilder:
             k += 1
         for a, b in self._intervals():
             day = a
-            gap_planned = (
-                (b - a).days >= 45 and a >= self.ctx.start and r.random() < self.rates["LQ06"]
-            )
+            gap_planned = (b - a).days >= 45 and r.random() < self.rates["LQ06"]
             first = True
             while day < b and k < 300:
                 self._add_visit(k, day, first=first)
                 k += 1
                 first = False
                 step = r.randint(5, 18)
-                if gap_planned and (day + timedelta(days=31)) < b and day > a:
+                gap_day = day + timedelta(days=30)
+                if gap_planned and gap_day < b and day > a and gap_day >= self.ctx.start:
                     step = r.randint(31, 45)
                     self.truth("LQ06", day + timedelta(days=30), f"no visit since {day}")
                     gap_planned = False
@@ -585,9 +600,11 @@ def _duplicate(
 ) -> Lead | None:
     """LQ07: the same deal entered twice; the copy is cancelled some days later."""
     r = stream(ctx.seed, "dup", slot, seq)
-    if orig.created_day < ctx.start or r.random() >= ctx.profile.rates["LQ07"]:
+    if r.random() >= ctx.profile.rates["LQ07"]:
         return None
     day = next_working_day(orig.created_day + timedelta(days=r.randint(7, 20)))
+    if day < ctx.start:
+        return None
     state = state_at(orig.events, day)
     if day >= orig.close_day - timedelta(days=1) or state.get("status_name") != ref.ST_OPEN:
         return None
@@ -598,7 +615,9 @@ def _duplicate(
     cancel = next_working_day(day + timedelta(days=r.randint(5, 30)))
     pos = ctx.owner_position(customer, line.bu)
     owner = ctx.org.user_id(ctx.org.holder(pos, day))
-    expected = max(state["expected_order_date"], cancel + timedelta(days=10))  # type: ignore[type-var]
+    current = state["expected_order_date"]
+    assert isinstance(current, date)
+    expected = max(current, cancel + timedelta(days=10))
     lead.events.append(
         Ev(day, work_minute(r), NEW, {
             "customer_id": customer.customer_id, "owner_id": owner,

@@ -99,7 +99,7 @@ def _split_regions(
     rweights, pweights = _weights(seed, org, tuple(regions))
     for region, r_amount in zip(regions, split_cents(amount, rweights), strict=True):
         teams = org.region_teams[region]
-        t_weights = [len(org.team_sales[t]) for t in teams]
+        t_weights = [float(len(org.team_sales[t])) for t in teams]
         for team, t_amount in zip(teams, split_cents(r_amount, t_weights), strict=True):
             positions = org.team_sales[team]
             weights = [pweights[p] for p in positions]

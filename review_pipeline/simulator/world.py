@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from review_pipeline.db import crm_url, libpq_dsn, read_sql
 from review_pipeline.errors import UserError
@@ -34,7 +35,7 @@ from review_pipeline.simulator.leads import FIELDS, Lead, SlotContext, slot_lead
 from review_pipeline.simulator.org import TITLES, Org
 from review_pipeline.simulator.profiles import Profile, get_profile
 from review_pipeline.simulator.truth import Truth
-from review_pipeline.simulator.writers import CopyWriter
+from review_pipeline.simulator.writers import CopyWriter, table_ident
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +206,7 @@ class _Run:
             "dict_industry", "dict_city", "product_line", "org_unit", "sys_user",
             "user_assignment", "channel_partner", "customer", "customer_history",
         ):  # fmt: skip
-            self.conn.execute(f"truncate crm.{table}".encode())
+            self.conn.execute(sql.SQL("truncate {}").format(table_ident(f"crm.{table}")))
         w, new = self.w, self.new
         for code, name in ref.INDUSTRIES:
             w.add("crm.dict_industry", (code, name))
@@ -513,8 +514,8 @@ class _Run:
                         leaves = targets.month_split(
                             self.seed, self.org, month.year, month.month, self.start
                         )
-                    for row in targets.plan_rows(self.seed, self.org, day, month, leaves, i == 0):
-                        self.w.add("crm.monthly_plan", row)
+                    for plan in targets.plan_rows(self.seed, self.org, day, month, leaves, i == 0):
+                        self.w.add("crm.monthly_plan", plan)
             month = (month + timedelta(days=32)).replace(day=1)
         self.w.flush()
 
@@ -612,19 +613,21 @@ def _advance(
     run.write_files()
     run.save_state()
     truth_path, truth_rows = run.export_truth()
-    counts = {}
-    for table in (
-        "opportunity", "opportunity_history", "visit_record", "daily_report", "weekly_plan",
-        "sales_target", "monthly_plan", "customer", "sys_user", "user_assignment",
-    ):  # fmt: skip
-        counts[f"crm.{table}"] = int(
-            conn.execute(f"select count(*) from crm.{table}".encode()).fetchone()[0]
-        )  # type: ignore[index]
-    for table in ("erp_order", "erp_invoice", "erp_collection"):
-        counts[f"sim.{table}"] = int(
-            conn.execute(f"select count(*) from sim.{table} where true".encode()).fetchone()[0]  # type: ignore[index]
+    counts = {
+        name: _count(conn, name)
+        for name in (
+            "crm.opportunity", "crm.opportunity_history", "crm.visit_record", "crm.daily_report",
+            "crm.weekly_plan", "crm.sales_target", "crm.monthly_plan", "crm.customer",
+            "crm.sys_user", "crm.user_assignment", "sim.erp_order", "sim.erp_invoice",
+            "sim.erp_collection",
         )
+    }  # fmt: skip
     return Summary(
         params, params.start, new, old, counts, run.files, truth_rows, truth_path,
         settings.landing_dir / "finance", str(crm_url(settings).render_as_string(hide_password=True)),
     )  # fmt: skip
+
+
+def _count(conn: psycopg.Connection[Any], name: str) -> int:
+    row = conn.execute(sql.SQL("select count(*) from {}").format(table_ident(name))).fetchone()
+    return int(row[0]) if row else 0
