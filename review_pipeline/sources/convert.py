@@ -11,6 +11,7 @@ Nothing here touches the file system or the database.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -71,11 +72,13 @@ class ConversionError(ValueError):
 
 
 # --------------------------------------------------------------------- text
+@functools.lru_cache(maxsize=65536)
 def norm_text(value: str) -> str:
     """NFKC (full-width digits, letters and punctuation to ASCII), trimmed, inner spaces collapsed."""
     return " ".join(unicodedata.normalize("NFKC", value).replace("\ufeff", "").split())
 
 
+@functools.lru_cache(maxsize=65536)
 def norm_key(value: str) -> str:
     """Case-insensitive comparison key for headers, value maps and null markers."""
     return norm_text(value).casefold()
@@ -251,6 +254,12 @@ def parse_timestamp(
 
 
 def _strptime_any(text: str, formats: Sequence[str]) -> datetime | None:
+    # Dates repeat a lot within a file: parse each distinct text once.
+    return _strptime_cached(text, tuple(formats))
+
+
+@functools.lru_cache(maxsize=16384)
+def _strptime_cached(text: str, formats: tuple[str, ...]) -> datetime | None:
     for fmt in formats:
         try:
             return datetime.strptime(text, fmt)
@@ -297,7 +306,7 @@ class RowPlan:
     false_words: frozenset[str] = frozenset()
     null_markers: frozenset[str] = field(default_factory=frozenset)
 
-    @property
+    @functools.cached_property
     def columns(self) -> tuple[str, ...]:
         """Output columns: the fields, with ``<name>_raw`` after fields that keep source text."""
         out: list[str] = []

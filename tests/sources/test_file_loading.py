@@ -279,3 +279,28 @@ def test_malformed_corpus_through_load_file(file_wh, finance_mapping, landing, a
             )
         assert name.split("/")[-1] in str(exc.value)
     assert _scalar(file_wh, "select count(*) from ops.file_manifest") == len(corpus) + 1
+
+
+def test_rejection_mid_stream_rolls_back_rows_already_copied(
+    file_wh, finance_mapping, landing, archive
+):
+    from review_pipeline.sources.readers import ReadLimits
+
+    rows = order_rows(5)
+    rows[1][1] = "bad date"  # one quarantined row before the cap is hit
+    write_csv(landing / "orders_20261130.csv", ORDER_HEADER, rows)
+    result = _load(
+        file_wh,
+        finance_mapping,
+        "sales_order",
+        "orders_20261130.csv",
+        landing,
+        archive,
+        limits=ReadLimits(max_rows=3),
+    )
+    assert result.status == "quarantined" and "FILE_TOO_LARGE" in result.message
+    assert "(line 5)" in result.message
+    assert _scalar(file_wh, "select count(*) from raw.file_sales_order") == 0
+    assert _scalar(file_wh, "select count(*) from quarantine.file_row") == 0
+    assert _scalar(file_wh, "select rule from quarantine.file") == "FILE_TOO_LARGE"
+    assert (landing / "orders_20261130.csv").exists()
