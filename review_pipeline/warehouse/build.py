@@ -34,9 +34,11 @@ log = logging.getLogger(__name__)
 # before the watermark catches them (the upserts are idempotent).
 WATERMARK_MARGIN = timedelta(hours=1)
 
-#: Test hook: called after every statement as ``hook(step_name, statement_index)``
+#: Test hook: called after every statement as ``hook(step_name, statement_index, conn)``
 #: inside the step's transaction (fault injection; ``None`` in production).
-after_statement: Callable[[str, int], None] | None = None
+after_statement: Callable[[str, int, Connection], None] | None = None
+
+_WRITES = ("insert", "update", "delete", "with")
 
 # "Everything": older than any loaded_at.
 EPOCH = datetime(1900, 1, 1, tzinfo=UTC)
@@ -85,11 +87,11 @@ def _run_files(conn: Connection, step: Step, params: dict[str, Any]) -> int:
         for clause in _statements(relative):
             wanted = {k: v for k, v in params.items() if k in clause._bindparams}
             result = conn.execute(clause, wanted)
-            if result.rowcount and result.rowcount > 0 and not result.returns_rows:
+            if clause.text.lstrip().lower().startswith(_WRITES) and result.rowcount > 0:
                 rows += result.rowcount
             index += 1
             if after_statement is not None:
-                after_statement(step.name, index)
+                after_statement(step.name, index, conn)
     return rows
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass, fields
 from datetime import date, timedelta
 
 from review_pipeline import workdays
@@ -11,11 +11,11 @@ WEEKDAYS_ZH = ("星期一", "星期二", "星期三", "星期四", "星期五", 
 
 # The span every build makes sure dim_date covers (event dates outside it fail
 # the facts' foreign key with a readable error rather than silently vanish).
-SPAN_START = date(2000, 1, 1)
-SPAN_END = date(2040, 12, 31)
+SPAN_START = date(2010, 1, 1)
+SPAN_END = date(2035, 12, 31)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DateRow:
     date_key: date
     year: int
@@ -38,6 +38,9 @@ class DateRow:
     holiday_name: str | None
     is_month_end: bool
     calendar_known: bool
+
+
+COLUMNS: tuple[str, ...] = ()  # filled below, in DateRow's field order
 
 
 def date_row(day: date) -> DateRow:
@@ -71,7 +74,7 @@ def date_row(day: date) -> DateRow:
         is_weekend=weekend,
         is_working_day=working,
         is_makeup_working_day=weekend and working,
-        holiday_name=workdays.holiday_name(day) if known else None,
+        holiday_name=workdays.holiday_name(day) if known and not working else None,
         is_month_end=(day + timedelta(days=1)).day == 1,
         calendar_known=known,
     )
@@ -79,14 +82,15 @@ def date_row(day: date) -> DateRow:
 
 def span_for(business_date: date) -> tuple[date, date]:
     """The date span dim_date must cover for a build of ``business_date``."""
-    start = min(SPAN_START, business_date.replace(year=business_date.year - 10, month=1, day=1))
-    end = max(SPAN_END, date(business_date.year + 10, 12, 31))
+    start = min(SPAN_START, date(business_date.year - 5, 1, 1))
+    end = max(SPAN_END, date(business_date.year + 5, 12, 31))
     return start, end
 
 
 def date_rows(start: date, end: date) -> list[tuple[object, ...]]:
     """Every day from ``start`` to ``end`` inclusive as tuples in column order."""
-    return [astuple(date_row(start + timedelta(days=i))) for i in range((end - start).days + 1)]
+    rows = (date_row(start + timedelta(days=i)) for i in range((end - start).days + 1))
+    return [tuple(getattr(row, name) for name in COLUMNS) for row in rows]
 
 
-COLUMNS = tuple(DateRow.__dataclass_fields__)
+COLUMNS = tuple(f.name for f in fields(DateRow))

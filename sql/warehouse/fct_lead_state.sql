@@ -64,10 +64,31 @@ without_history as (
     where not exists (select 1 from staging.lead_history as h where h.lead_id = l.lead_id)
 ),
 
+before_first_change as (
+    select distinct on (h.lead_id)
+        h.lead_id,
+        l.created_on as from_day,
+        h.changed_at,
+        h.stage,
+        h.status,
+        h.amount_cny,
+        h.owner_id,
+        h.expected_tender_date,
+        h.expected_order_date,
+        h.expected_collection_date,
+        h.expected_collection_cny
+    from staging.lead_history as h
+    inner join leads as l on h.lead_id = l.lead_id
+    order by h.lead_id asc, h.changed_at asc, h.seq asc
+),
+
 day_states as (
     select * from history
     union all
     select * from without_history
+    union all
+    select b.* from before_first_change as b
+    where b.from_day < (b.changed_at at time zone :tz)::date
 ),
 
 hashed as (
@@ -90,7 +111,6 @@ changes as (
 versions as (
     select
         c.*,
-        row_number() over (partition by c.lead_id order by c.from_day) as version_no,
         lead(c.from_day) over (partition by c.lead_id order by c.from_day) as next_day
     from changes as c
     where c.prev_hash is null or c.prev_hash <> c.state_hash
@@ -103,10 +123,7 @@ ranged as (
         l.product_line_code,
         l.business_unit,
         l.created_on,
-        case
-            when v.version_no = 1 then least(v.from_day, coalesce(l.created_on, v.from_day))
-            else v.from_day
-        end as valid_from,
+        v.from_day as valid_from,
         least(coalesce(v.next_day, 'infinity'), l.deleted_on) as valid_to,
         case
             when v.stage = 'S5' and v.status = 'ORDERED' then 'S5_ORDERED'
