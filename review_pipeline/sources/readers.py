@@ -250,26 +250,38 @@ def read_csv(
         reader = csv.reader(fh, delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
         prev = 0
         header: list[str] | None = None
+        first: tuple[int, list[str]] | None = None
+        seen = 0
         try:
+            # The header is the first record with the expected names; title lines above
+            # it (an export date, a report name) are skipped.
             for record in reader:
                 start, prev = prev + 1, reader.line_num
                 if _blank(record):
                     continue
-                header = record
-                stream.header_line = start
-                break
+                seen += 1
+                first = first or (start, record)
+                if (spec.header_row is None or start >= spec.header_row) and expected.matches(
+                    record
+                ):
+                    header = record
+                    stream.header_line = start
+                    break
+                if seen >= limits.header_scan_rows:
+                    break
         except csv.Error as exc:
             raise FileRejected(FILE_FORMAT, f"line {prev + 1}: {exc}", line_no=prev + 1) from None
-        if header is None:
+        if first is None:
             raise FileRejected(FILE_EMPTY, "the file has no header row")
-        if not expected.matches(header):
-            lacking = expected.missing(header)
+        if header is None:
+            line, cells = first
+            lacking = expected.missing(cells)
             raise FileRejected(
                 FILE_HEADER,
-                f"line {stream.header_line} is not the expected header"
+                f"line {line} is not the expected header"
                 + (f": it lacks {', '.join(lacking)}" if lacking else "")
-                + f" (found: {', '.join(cell_text(h).strip() for h in header)})",
-                line_no=stream.header_line,
+                + f" (found: {', '.join(cell_text(h).strip() for h in cells)})",
+                line_no=line,
             )
         _check_duplicate_needed(header, expected, stream.header_line)
         stream.headers = _dedupe_headers(header)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import zipfile
 from pathlib import Path
@@ -403,3 +404,16 @@ def test_xlsx_two_row_header_with_vertically_merged_cells(tmp_path, finance_mapp
     assert [
         (line, r["collection_id"], r["customer_id"], r["amount_cny"]) for line, r, _ in out
     ] == [(4, "SK1", "C1", "10.00")]
+
+
+def test_csv_title_lines_above_the_header_are_skipped(tmp_path, finance_mapping):
+    path = tmp_path / "orders_1.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        fh.write("订单导出\n导出时间: 2026-11-27 01:00\n\n")
+    with path.open("a", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(ORDER_HEADER)
+        writer.writerows(order_rows(2))
+    out, stream = _read(finance_mapping, "sales_order", path)
+    assert stream.header_line == 4
+    assert [line for line, _, _ in out] == [5, 6]
