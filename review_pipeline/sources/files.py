@@ -267,6 +267,11 @@ def load_file(
         load_time: the load's timestamp (default: now, in the mapping's time zone).
         archive: move the file into the archive after a successful load.
 
+    Pass a connection outside a transaction: the load then commits on its own
+    and the archive move is undone if that commit fails. Inside a caller's
+    transaction it runs in a savepoint, and a later rollback by the caller
+    leaves the file archived but not recorded.
+
     Raises:
         UnsafePath: the name is refused (nothing is recorded).
         InvariantViolated: rows were lost between reading and writing (rolled back).
