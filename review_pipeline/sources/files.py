@@ -81,6 +81,10 @@ class UnsafePath(UserError):
     """A file name that points outside the landing folder or at something not a plain file."""
 
 
+class FileChanged(ReviewError):
+    """The file's content changed between hashing and reading it: the load is rolled back."""
+
+
 class InvariantViolated(ReviewError):
     """rows_in != loaded + quarantined: the load is rolled back."""
 
@@ -339,6 +343,11 @@ def load_file(
             except FileRejected as rej:
                 _record_rejection(conn, mapping, entity, result, rej, load_time)
                 return result
+            if manifest.sha256_of(full) != (sha, size):
+                raise FileChanged(
+                    f"{file_name} changed while it was loaded (still being written?); "
+                    "nothing was kept, load it again once it is complete"
+                )
             if archive and archive_dir is not None:
                 target = _archive_target(archive_dir, mapping.source, file_name, sha, load_time)
                 target.parent.mkdir(parents=True, exist_ok=True)

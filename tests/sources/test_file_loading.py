@@ -304,3 +304,24 @@ def test_rejection_mid_stream_rolls_back_rows_already_copied(
     assert _scalar(file_wh, "select count(*) from quarantine.file_row") == 0
     assert _scalar(file_wh, "select rule from quarantine.file") == "FILE_TOO_LARGE"
     assert (landing / "orders_20261130.csv").exists()
+
+
+def test_file_changed_while_loading_is_rolled_back(
+    file_wh, finance_mapping, landing, archive, monkeypatch
+):
+    from review_pipeline.sources import files
+
+    path = write_csv(landing / "orders_20261201.csv", ORDER_HEADER, order_rows(3))
+    real = files._load_rows
+
+    def append_while_reading(*args, **kwargs):
+        real(*args, **kwargs)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write("SO999,2026-11-02,C1,x,,E1,SRV,1.00\n")
+
+    monkeypatch.setattr(files, "_load_rows", append_while_reading)
+    with pytest.raises(files.FileChanged, match="orders_20261201.csv changed while"):
+        _load(file_wh, finance_mapping, "sales_order", "orders_20261201.csv", landing, archive)
+    assert _scalar(file_wh, "select count(*) from ops.file_manifest") == 0
+    assert _scalar(file_wh, "select count(*) from raw.file_sales_order") == 0
+    assert path.exists()
