@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from review_pipeline.simulator import reference as ref
 from review_pipeline.simulator.clock import at, is_working_day, next_working_day
 from review_pipeline.simulator.org import Org
-from review_pipeline.simulator.rng import stream
+from review_pipeline.simulator.rng import ri, stream
 from review_pipeline.simulator.truth import Truth
 
 EPOCH = date(2000, 1, 1)
@@ -58,12 +58,12 @@ def daily_reports(
     truths: list[Truth] = []
     deadline = next_working(day)
     base = (day - EPOCH).days * 100000
+    r = stream(seed, "dr", day)  # one stream per day, positions in a fixed order
     for pos in org.positions:
         if pos.kind != "SALES":
             continue
         person = pos.holder_on(day)
         uid = org.user_id(person)
-        r = stream(seed, "dr", day, person)
         late = r.random() < dr01
         if late:
             truths.append(
@@ -79,10 +79,10 @@ def daily_reports(
             )
             if r.random() < 0.5:
                 continue  # never filed
-            sub_day = next_working(day, r.randint(1, 3))
-            submitted = at(sub_day, r.randint(8 * 60 + 30, 12 * 60))
+            sub_day = next_working(day, ri(r, 1, 3))
+            submitted = at(sub_day, ri(r, 8 * 60 + 30, 12 * 60))
         else:
-            submitted = at(day, r.randint(17 * 60 + 30, 22 * 60 + 30))
+            submitted = at(day, ri(r, 17 * 60 + 30, 22 * 60 + 30))
         approved = _approval(r, submitted, dr02)
         approver = None
         if approved is not None:
@@ -117,10 +117,10 @@ def _approval(r: object, submitted: datetime, dr02: float) -> datetime | None:
     if r.random() < dr02:
         if r.random() < 0.3:
             return None
-        return at(next_working(sub_day, r.randint(2, 5)), r.randint(9 * 60, 18 * 60))
+        return at(next_working(sub_day, ri(r, 2, 5)), ri(r, 9 * 60, 18 * 60))
     if r.random() < 0.5 and submitted.hour < 22:
-        return submitted + timedelta(minutes=r.randint(10, 90))
-    return at(next_working(sub_day), r.randint(8 * 60 + 30, 18 * 60))
+        return submitted + timedelta(minutes=ri(r, 10, 90))
+    return at(next_working(sub_day), ri(r, 8 * 60 + 30, 18 * 60))
 
 
 def weekly_plans(seed: int, org: Org, monday: date) -> list[tuple[object, ...]]:
@@ -130,15 +130,15 @@ def weekly_plans(seed: int, org: Org, monday: date) -> list[tuple[object, ...]]:
         return []
     rows: list[tuple[object, ...]] = []
     base = (monday - EPOCH).days * 100000
+    r = stream(seed, "weekly", monday)
     for pos in org.positions:
         if pos.kind != "SALES":
             continue
         person = pos.holder_on(first)
-        r = stream(seed, "weekly", monday, person)
-        submitted = at(first, r.randint(8 * 60, 10 * 60 + 30))
+        submitted = at(first, ri(r, 8 * 60, 10 * 60 + 30))
         rows.append(
             (base + person, org.user_id(person), monday, r.choice(ref.WEEKLY_CONTENTS),
-             r.randint(3, 12), submitted, submitted, submitted)
+             ri(r, 3, 12), submitted, submitted, submitted)
         )  # fmt: skip
     return rows
 
@@ -153,7 +153,7 @@ def general_visits(seed: int, day: date, per_day: float, pick: object) -> list[t
     for k in range(n):
         assert callable(pick)
         customer_id, _, user_id, _, _ = pick(r, day)
-        created = at(day, r.randint(17 * 60, 21 * 60))
+        created = at(day, ri(r, 17 * 60, 21 * 60))
         rows.append(
             (10**12 + (day - EPOCH).days * 1000 + k, user_id, customer_id, None, day,
              r.choice(ref.VISIT_TYPES), "例行客户关系维护拜访。", created, created)

@@ -11,16 +11,26 @@ from review_pipeline import workdays
 TZ = ZoneInfo("Asia/Shanghai")
 
 
+_MIDNIGHT: dict[date, datetime] = {}
+_WORKING: dict[date, bool] = {}
+
+
 def at(day: date, minute: int) -> datetime:
     """``day`` at ``minute`` minutes after midnight, Asia/Shanghai (may spill into the next day)."""
-    return datetime.combine(day, time(0), TZ) + timedelta(minutes=minute)
+    midnight = _MIDNIGHT.get(day)
+    if midnight is None:
+        midnight = _MIDNIGHT[day] = datetime.combine(day, time(0), TZ)
+    return midnight + timedelta(minutes=minute)
 
 
 def work_minute(rng: random.Random) -> int:
-    """A minute within working hours, 08:40-18:30, with a lunch dip."""
-    if rng.random() < 0.15:
-        return rng.randint(12 * 60, 13 * 60 + 30)
-    return rng.choice((rng.randint(8 * 60 + 40, 12 * 60), rng.randint(13 * 60 + 30, 18 * 60 + 30)))
+    """A minute within working hours, 08:40-18:30, fewer at lunch."""
+    u = rng.random()
+    if u < 0.1:
+        return 12 * 60 + int(u * 900)  # 12:00-13:30
+    if u < 0.5:
+        return 8 * 60 + 40 + int((u - 0.1) * 2.5 * 200)  # 08:40-12:00
+    return 13 * 60 + 30 + int((u - 0.5) * 2 * 300)  # 13:30-18:30
 
 
 def is_working_day(day: date) -> bool:
@@ -30,9 +40,14 @@ def is_working_day(day: date) -> bool:
     days up to the as-of day are ever written, and the CLI refuses a span that
     reaches past the calendar's known years unless told otherwise.
     """
-    if workdays.year_is_known(day.year):
-        return workdays.is_working_day(day)
-    return day.weekday() < 5
+    known = _WORKING.get(day)
+    if known is None:
+        if workdays.year_is_known(day.year):
+            known = workdays.is_working_day(day)
+        else:
+            known = day.weekday() < 5
+        _WORKING[day] = known
+    return known
 
 
 def next_working_day(day: date) -> date:

@@ -11,7 +11,7 @@ from review_pipeline.simulator import reference as ref
 from review_pipeline.simulator.clock import at, next_working_day, work_minute
 from review_pipeline.simulator.org import REGION_WEIGHTS
 from review_pipeline.simulator.profiles import Profile
-from review_pipeline.simulator.rng import stream
+from review_pipeline.simulator.rng import ri, stream
 from review_pipeline.simulator.truth import Truth
 
 FIELDS = (
@@ -79,7 +79,7 @@ def build_partners(seed: int, profile: Profile, start: date) -> dict[str, list[P
             rng = stream(seed, "partner", k)
             city_code, city = rng.choice(prov.cities)
             name = f"{city}{rng.choice(ref.BRANDS)}{rng.choice(ref.PARTNER_SUFFIXES)}"
-            signed = start - timedelta(days=rng.randint(100, 2000))
+            signed = start - timedelta(days=ri(rng, 100, 2000))
             items.append(
                 Partner(
                     f"P{k:05d}",
@@ -127,7 +127,7 @@ def build_customers(
             n += 1
             name = f"{base}（{city}第{n}分部）" if industry in ("GOV",) else f"{base}{n}号分公司"
         names.add(name)
-        created_day = start - timedelta(days=rng.randint(60, 3000))
+        created_day = start - timedelta(days=ri(rng, 60, 3000))
         created = at(created_day, work_minute(rng))
         named = tier != "NON_NAMED"
         state: dict[str, object] = {
@@ -185,10 +185,10 @@ def _inject_lq08(cust: Customer, rng: random.Random, start: date, horizon: date)
     """One episode of bad master data on a named customer (fixed later, or not)."""
     defect = rng.choice(("account_level", "industry_code", "city_code", "credit_code"))
     at_start = rng.random() < 0.5
-    day = start if at_start else next_working_day(start + timedelta(days=rng.randint(1, 150)))
+    day = start if at_start else next_working_day(start + timedelta(days=ri(rng, 1, 150)))
     if day > horizon:
         return
-    fix = next_working_day(day + timedelta(days=rng.randint(5, 60)))
+    fix = next_working_day(day + timedelta(days=ri(rng, 5, 60)))
     if rng.random() < 0.3:
         fix = horizon + timedelta(days=1)
     # Rebuild the version list: the defect holds on [day, fix), overriding changes in between.

@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from review_pipeline.simulator.clock import next_working_day
-from review_pipeline.simulator.rng import stream
+from review_pipeline.simulator.rng import hashed_uniform, ri, stream
 from review_pipeline.simulator.truth import Truth
 
 CENT = Decimal("0.01")
@@ -114,7 +114,7 @@ def receivables(seed: int, order: Order) -> tuple[list[Invoice], list[Collection
     parts = split_cents(order.amount, [r.uniform(0.5, 1.5) for _ in range(n)])
     invoices: list[Invoice] = []
     collections: list[Collection] = []
-    day = next_working_day(order.order_date + timedelta(days=r.randint(0, 20)))
+    day = next_working_day(order.order_date + timedelta(days=ri(r, 0, 20)))
     for i, amount in enumerate(parts, start=1):
         due = day + timedelta(days=r.choice((30, 60, 90)))
         inv = Invoice(
@@ -123,7 +123,7 @@ def receivables(seed: int, order: Order) -> tuple[list[Invoice], list[Collection
         )  # fmt: skip
         invoices.append(inv)
         collections.extend(_collections(r, inv))
-        day = next_working_day(day + timedelta(days=r.randint(30, 90)))
+        day = next_working_day(day + timedelta(days=ri(r, 30, 90)))
     return invoices, collections
 
 
@@ -134,15 +134,13 @@ def _collections(r: random.Random, inv: Invoice) -> list[Collection]:
     if kind == "never":
         return []
     if kind == "on_time":
-        plan = [
-            (max(inv.invoice_date, inv.due_date - timedelta(days=r.randint(0, 25))), inv.amount)
-        ]
+        plan = [(max(inv.invoice_date, inv.due_date - timedelta(days=ri(r, 0, 25))), inv.amount)]
     elif kind in ("late", "very_late"):
-        days = r.randint(1, 90) if kind == "late" else r.randint(91, 400)
+        days = ri(r, 1, 90) if kind == "late" else ri(r, 91, 400)
         plan = [(inv.due_date + timedelta(days=days), inv.amount)]
     else:
         first = (inv.amount * Decimal(str(round(r.uniform(0.5, 0.8), 2)))).quantize(CENT)
-        plan = [(inv.due_date + timedelta(days=r.randint(0, 60)), first)]
+        plan = [(inv.due_date + timedelta(days=ri(r, 0, 60)), first)]
     return [
         Collection(
             f"SK{inv.invoice_no[2:]}{j}",
@@ -161,10 +159,9 @@ def _collections(r: random.Random, inv: Invoice) -> list[Collection]:
 # ------------------------------------------------------------------------ files
 def _bad(seed: int, rate: float, kind: str, key: str, day: date) -> str | None:
     """Whether (and how) this row is malformed in the file of ``day``."""
-    r = stream(seed, "file", kind, key, day)
-    if r.random() >= rate:
+    if hashed_uniform(seed, "file", kind, key, day) >= rate:
         return None
-    return r.choice(("date", "amount", "key"))
+    return ("date", "amount", "key")[int(hashed_uniform(seed, "file-kind", kind, key, day) * 3)]
 
 
 def _amount_text(amount: Decimal, thousands: bool) -> str:

@@ -9,6 +9,7 @@ what the CRM shows on an as-of day is that lifecycle cut at the day.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -18,7 +19,7 @@ from review_pipeline.simulator.clock import at, next_working_day, work_minute
 from review_pipeline.simulator.customers import Customer
 from review_pipeline.simulator.org import Org
 from review_pipeline.simulator.profiles import Profile
-from review_pipeline.simulator.rng import stream
+from review_pipeline.simulator.rng import ri, stream
 from review_pipeline.simulator.truth import Truth
 
 FIELDS = (
@@ -170,7 +171,7 @@ class LeadBuilder:
         stages, close, outcome = self._path(creation_kind)
         self.lead.close_day = close
         amount = self._amount()
-        e0 = self.c + timedelta(days=r.randint(25, 120))
+        e0 = self.c + timedelta(days=ri(r, 25, 120))
         state: dict[str, object] = {
             "customer_id": self.cust.customer_id,
             "owner_id": self.holder_uid(self.c),
@@ -178,9 +179,9 @@ class LeadBuilder:
             "stage_name": ref.STAGES[stages[0][1] - 1],
             "status_name": ref.ST_PENDING if stages[0][1] == 5 else ref.ST_OPEN,
             "amount": amount,
-            "expected_tender_date": e0 - timedelta(days=r.randint(5, 20)),
+            "expected_tender_date": e0 - timedelta(days=ri(r, 5, 20)),
             "expected_order_date": e0,
-            "expected_collection_date": e0 + timedelta(days=r.randint(30, 120)),
+            "expected_collection_date": e0 + timedelta(days=ri(r, 30, 120)),
             "expected_collection_amount": money(float(amount) * r.uniform(0.3, 1.0)),
             "tender_date": None,
             "bid_price": None,
@@ -227,8 +228,8 @@ class LeadBuilder:
             top = max(first, r.choice((1, 2, 3, 4)))
         else:
             top = r.choice((1, 2, 3))
-        durations = {1: r.randint(7, 35), 2: r.randint(8, 45), 3: r.randint(10, 60),
-                     4: r.randint(7, 40), 5: r.randint(2, 25)}  # fmt: skip
+        durations = {1: ri(r, 7, 35), 2: ri(r, 8, 45), 3: ri(r, 10, 60),
+                     4: ri(r, 7, 40), 5: ri(r, 2, 25)}  # fmt: skip
         stages: list[tuple[date, int, str]] = [(self.c, first, NEW)]
         day = self.c
         s2_day = next_working_day(self.c + timedelta(days=durations[1]))
@@ -245,32 +246,32 @@ class LeadBuilder:
                 self.truth("LQ04", day, "stage skipped: 需求识别 -> 招标")
             stages.append((day, stage, STAGE))
             if back and stage == 3:
-                back_day = next_working_day(day + timedelta(days=r.randint(2, durations[3] - 3)))
+                back_day = next_working_day(day + timedelta(days=ri(r, 2, durations[3] - 3)))
                 if back_day < self.ctx.start:
                     continue
                 stages.append((back_day, 2, STAGE))
                 self.truth("LQ04", back_day, "stage went backwards: 商务推进 -> 立项")
-                day = next_working_day(back_day + timedelta(days=r.randint(5, 15)))
+                day = next_working_day(back_day + timedelta(days=ri(r, 5, 15)))
                 stages.append((day, 3, STAGE))
         last = stages[-1][0]
         if outcome == ref.ST_ORDERED:
             close = next_working_day(last + timedelta(days=durations[5]))
         else:
-            close = next_working_day(last + timedelta(days=r.randint(1, durations[top])))
+            close = next_working_day(last + timedelta(days=ri(r, 1, durations[top])))
         return stages, close, outcome
 
     def _stage_events(
         self, stages: list[tuple[date, int, str]], outcome: str, close: date, amount: Decimal
     ) -> None:
         r = self.r
-        competitors = "、".join(r.sample(ref.COMPETITORS[self.line.bu], r.randint(1, 3)))
+        competitors = "、".join(r.sample(ref.COMPETITORS[self.line.bu], ri(r, 1, 3)))
         s4_exit = close
         for i, (_day, stage, _) in enumerate(stages):
             if stage == 4 and i + 1 < len(stages):
                 s4_exit = stages[i + 1][0]
         tender = s4_exit if stages[-1][1] >= 4 else None
         if stages[0][1] == 5:
-            tender = self.c - timedelta(days=r.randint(1, 3))
+            tender = self.c - timedelta(days=ri(r, 1, 3))
         for day, stage, kind in stages:
             changes: dict[str, object] = {"stage_name": ref.STAGES[stage - 1]}
             if kind == NEW and stage < 4:
@@ -304,7 +305,7 @@ class LeadBuilder:
             return
         missing = r.choice(("tender_date", "bid_price", "competitors"))
         changes[missing] = None
-        fix = min(day + timedelta(days=r.randint(2, 15)), s4_exit - timedelta(days=1))
+        fix = min(day + timedelta(days=ri(r, 2, 15)), s4_exit - timedelta(days=1))
         self.events.append(Ev(fix, work_minute(r), FIELD, {missing: bid[missing]}))
         self.truth("LQ09", day, f"招标 without {missing}")
 
@@ -320,8 +321,8 @@ class LeadBuilder:
                 changes["bid_result"] = "未中标"
         self.events.append(Ev(close, work_minute(r), STATUS, changes))
         if outcome == ref.ST_LOST and top in (2, 3) and r.random() < 0.04:
-            reopen = next_working_day(close + timedelta(days=r.randint(5, 25)))
-            again = next_working_day(reopen + timedelta(days=r.randint(10, 40)))
+            reopen = next_working_day(close + timedelta(days=ri(r, 5, 25)))
+            again = next_working_day(reopen + timedelta(days=ri(r, 10, 40)))
             self.events.append(
                 Ev(
                     reopen,
@@ -331,7 +332,7 @@ class LeadBuilder:
                         "status_name": ref.ST_OPEN,
                         "owner_id": self.holder_uid(reopen),
                         "lost_reason": None,
-                        "expected_order_date": again + timedelta(days=r.randint(10, 60)),
+                        "expected_order_date": again + timedelta(days=ri(r, 10, 60)),
                     },
                 )
             )
@@ -345,7 +346,7 @@ class LeadBuilder:
         if kind not in ("LQ01", "LQ02", "LQ03"):
             return
         r = self.r
-        fix_day = next_working_day(self.c + timedelta(days=r.randint(2, 6)))
+        fix_day = next_working_day(self.c + timedelta(days=ri(r, 2, 6)))
         fix: dict[str, object] = {}
         if kind == "LQ01":
             name = r.choice(("customer_id", "product_line_code", "expected_order_date"))
@@ -392,20 +393,20 @@ class LeadBuilder:
                 self.truth(
                     "LQ05", expected + timedelta(days=1), f"expected order date {expected} passed"
                 )
-                day = expected + timedelta(days=r.randint(3, 20))
+                day = expected + timedelta(days=ri(r, 3, 20))
                 if day >= end:
                     break
             else:
-                day = max(expected - timedelta(days=r.randint(1, 7)), last + timedelta(days=1))
+                day = max(expected - timedelta(days=ri(r, 1, 7)), last + timedelta(days=1))
                 if day >= expected:
                     day = expected - timedelta(days=1)
-            new = day + timedelta(days=r.randint(10, 60))
+            new = day + timedelta(days=ri(r, 10, 60))
             changes: dict[str, object] = {
                 "expected_order_date": new,
-                "expected_collection_date": new + timedelta(days=r.randint(30, 120)),
+                "expected_collection_date": new + timedelta(days=ri(r, 30, 120)),
             }
             late = r.random() < 0.01
-            minute = 22 * 60 + r.randint(0, 119) if late else work_minute(r)
+            minute = 22 * 60 + ri(r, 0, 119) if late else work_minute(r)
             self.events.append(Ev(day, minute, FIELD, changes, late=late))
             last, expected = day, new
 
@@ -433,7 +434,7 @@ class LeadBuilder:
             open_at_end = self._status_end_of(day) in (*OPEN_STATUSES, *ref.INVALID_STATUSES)
             if left and open_at_end and day >= self.ctx.start and r.random() < self.rates["LQ12"]:
                 self.truth("LQ12", day, f"owner {owner} left on {day - timedelta(days=1)}")
-                move_day = day + timedelta(days=r.randint(3, 25))
+                move_day = day + timedelta(days=ri(r, 3, 25))
                 if move_day >= self.lead.close_day:
                     owner = new_uid
                     continue
@@ -441,7 +442,7 @@ class LeadBuilder:
             extra.append(
                 Ev(
                     move_day,
-                    8 * 60 + r.randint(30, 60),
+                    8 * 60 + ri(r, 30, 60),
                     OWNER,
                     {"owner_id": org.user_id(org.holder(self.pos, move_day))},
                     actor=manager,
@@ -471,7 +472,7 @@ class LeadBuilder:
                 continue
             created = self.events[0].ts
             if r.random() < 0.7:
-                ev.bad_updated_at = created - timedelta(hours=r.randint(2, 72))
+                ev.bad_updated_at = created - timedelta(hours=ri(r, 2, 72))
                 detail = "updated_at before created_at"
             else:
                 ev.bad_updated_at = ev.ts + timedelta(days=365)
@@ -503,7 +504,7 @@ class LeadBuilder:
         r = self.r
         k = 0
         if r.random() < 0.5:
-            self._add_visit(k, self.c + timedelta(days=r.randint(0, 5)))
+            self._add_visit(k, self.c + timedelta(days=ri(r, 0, 5)))
             k += 1
         for a, b in self._intervals():
             day = a
@@ -513,22 +514,22 @@ class LeadBuilder:
                 self._add_visit(k, day, first=first)
                 k += 1
                 first = False
-                step = r.randint(5, 18)
+                step = ri(r, 5, 18)
                 gap_day = day + timedelta(days=30)
                 if gap_planned and gap_day < b and day > a and gap_day >= self.ctx.start:
-                    step = r.randint(31, 45)
+                    step = ri(r, 31, 45)
                     self.truth("LQ06", day + timedelta(days=30), f"no visit since {day}")
                     gap_planned = False
                 day = day + timedelta(days=step)
         if r.random() < 0.05 and self.c >= self.ctx.start:
-            day = self.c + timedelta(days=r.randint(0, 3))
+            day = self.c + timedelta(days=ri(r, 0, 3))
             visit = self._add_visit(900 + k, day)
-            visit.deleted = day + timedelta(days=r.randint(1, 5))
+            visit.deleted = day + timedelta(days=ri(r, 1, 5))
 
     def _add_visit(self, k: int, day: date, first: bool = False) -> Visit:
         r = self.r
         late = not first and r.random() < 0.01
-        minute = 22 * 60 + r.randint(0, 110) if late else r.randint(17 * 60, 21 * 60)
+        minute = 22 * 60 + ri(r, 0, 110) if late else ri(r, 17 * 60, 21 * 60)
         visit = Visit(
             self.lead.opp_id * 1000 + k,
             self.holder_uid(day),
@@ -558,13 +559,13 @@ class LeadBuilder:
             factor = r.choice((r.uniform(0.5, 0.7), r.uniform(1.3, 1.6)))
             amount = money(float(amount) * factor)
             order_day = prev_working_day_on_or_before(
-                ordered + timedelta(days=r.randint(-3, 5)), max(self.c, self.ctx.start)
+                ordered + timedelta(days=ri(r, -3, 5)), max(self.c, self.ctx.start)
             )
             day = max(order_day, ordered)
             self.truth("LQ10", day, f"finance order amount {amount} off by more than 20 %", day)
         else:
             order_day = prev_working_day_on_or_before(
-                ordered + timedelta(days=r.randint(-3, 5)), max(self.c, self.ctx.start)
+                ordered + timedelta(days=ri(r, -3, 5)), max(self.c, self.ctx.start)
             )
             if r.random() < 0.2:
                 amount = money(float(amount) * r.uniform(0.97, 1.03))
@@ -596,13 +597,18 @@ def state_at(events: list[Ev], day: date) -> dict[str, object]:
 
 
 def _duplicate(
-    ctx: SlotContext, orig: Lead, customer: Customer, line: ref.ProductLine, slot: int, seq: int
+    r: random.Random,
+    ctx: SlotContext,
+    orig: Lead,
+    customer: Customer,
+    line: ref.ProductLine,
+    slot: int,
+    seq: int,
 ) -> Lead | None:
     """LQ07: the same deal entered twice; the copy is cancelled some days later."""
-    r = stream(ctx.seed, "dup", slot, seq)
     if r.random() >= ctx.profile.rates["LQ07"]:
         return None
-    day = next_working_day(orig.created_day + timedelta(days=r.randint(7, 20)))
+    day = next_working_day(orig.created_day + timedelta(days=ri(r, 7, 20)))
     if day < ctx.start:
         return None
     state = state_at(orig.events, day)
@@ -612,7 +618,7 @@ def _duplicate(
     assert isinstance(amount, Decimal)
     opp_id = slot * 1000 + seq * IDS_PER_LEAD + 1
     lead = Lead(opp_id, f"XS{day:%y%m%d}{opp_id:09d}", f"{customer.name}{line.name}项目", day)
-    cancel = next_working_day(day + timedelta(days=r.randint(5, 30)))
+    cancel = next_working_day(day + timedelta(days=ri(r, 5, 30)))
     pos = ctx.owner_position(customer, line.bu)
     owner = ctx.org.user_id(ctx.org.holder(pos, day))
     current = state["expected_order_date"]
@@ -640,13 +646,18 @@ def _duplicate(
 
 
 def _mistake(
-    ctx: SlotContext, orig: Lead, customer: Customer, line: ref.ProductLine, slot: int, seq: int
+    r: random.Random,
+    ctx: SlotContext,
+    orig: Lead,
+    customer: Customer,
+    line: ref.ProductLine,
+    slot: int,
+    seq: int,
 ) -> Lead | None:
     """A lead entered by mistake and hard-deleted 1-3 days later (always clean)."""
-    r = stream(ctx.seed, "mistake", slot, seq)
     if r.random() >= 0.01:
         return None
-    day = next_working_day(orig.created_day + timedelta(days=r.randint(0, 30)))
+    day = next_working_day(orig.created_day + timedelta(days=ri(r, 0, 30)))
     if day < ctx.start:
         return None
     state = state_at(orig.events, day)
@@ -670,7 +681,7 @@ def _mistake(
             "bid_result": None, "lost_reason": None,
         })
     )  # fmt: skip
-    lead.deleted = day + timedelta(days=r.randint(1, 3))
+    lead.deleted = day + timedelta(days=ri(r, 1, 3))
     lead.close_day = lead.deleted
     return lead
 
@@ -680,23 +691,25 @@ def slot_leads(
 ) -> tuple[list[Lead], date]:
     """Every lead of the slot created up to ``as_of``, and the next creation day."""
     r = stream(ctx.seed, "slot", slot)
-    day = next_working_day(ctx.start - timedelta(days=r.randint(0, 150)))
+    day = next_working_day(ctx.start - timedelta(days=ri(r, 0, 150)))
     out: list[Lead] = []
     seq = 0
     while day <= as_of and seq < LEADS_PER_SLOT:
-        lead = LeadBuilder(ctx, customer, line, slot, seq, day).build()
+        builder = LeadBuilder(ctx, customer, line, slot, seq, day)
+        lead = builder.build()
+        r = builder.r
         last_close = lead.close_day
         if lead.close_day >= ctx.start:
             out.append(lead)
             for extra in (
-                _duplicate(ctx, lead, customer, line, slot, seq),
-                _mistake(ctx, lead, customer, line, slot, seq),
+                _duplicate(r, ctx, lead, customer, line, slot, seq),
+                _mistake(r, ctx, lead, customer, line, slot, seq),
             ):
                 if extra is not None:
                     out.append(extra)
                 if extra is not None and extra.deleted is None:
                     last_close = max(last_close, extra.close_day)
-        gap = stream(ctx.seed, "gap", slot, seq).randint(10, 60)
+        gap = ri(r, 10, 60)
         day = next_working_day(last_close + timedelta(days=gap))
         seq += 1
     return out, day

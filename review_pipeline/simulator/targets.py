@@ -17,7 +17,7 @@ from review_pipeline.simulator import reference as ref
 from review_pipeline.simulator.clock import at, is_working_day, next_working_day
 from review_pipeline.simulator.finance import split_cents
 from review_pipeline.simulator.org import SALES, Org
-from review_pipeline.simulator.rng import stream
+from review_pipeline.simulator.rng import ri, stream
 
 MONTH_WEIGHTS = (0.06, 0.04, 0.08, 0.07, 0.08, 0.09, 0.07, 0.07, 0.09, 0.08, 0.11, 0.16)
 # Yearly order target per sales position (yuan); collections are 90 % of it.
@@ -196,23 +196,17 @@ def plan_rows(
     measure_names = dict(ref.MEASURES)
     base = (day - EPOCH).days * 10**6
     pl_index = {p.code: i for i, p in enumerate(ref.PRODUCT_LINES)}
+    by_pos: dict[int, list[tuple[str, str, Decimal]]] = {}
     for (pos, pl, measure), target in sorted(per_pos.items()):
-        person = org.positions[pos].holder_on(day)
-        f0 = stream(seed, "plan", month_first, pos, pl, measure).uniform(0.7, 1.2)
-        drift = 1.0
-        if not first_statement:
-            drift = stream(seed, "replan", day, pos, pl, measure).uniform(0.92, 1.08)
-        amount = (target * Decimal(str(round(f0 * drift, 4)))).quantize(Decimal("0.01"))
-        r = stream(seed, "plan-ts", day, pos)
-        ts = at(day, r.randint(8 * 60 + 30, 11 * 60))
-        plan_id = base + pos * 20 + pl_index[pl] * 2 + (0 if measure == "ORDER" else 1)
-        yield (
-            plan_id,
-            org.user_id(person),
-            month_first,
-            pl,
-            measure_names[measure],
-            amount,
-            ts,
-            ts,
-        )
+        by_pos.setdefault(pos, []).append((pl, measure, target))
+    for pos, cells in by_pos.items():
+        person = org.user_id(org.positions[pos].holder_on(day))
+        first = stream(seed, "plan", month_first, pos)  # the month's commitment per cell
+        later = stream(seed, "replan", day, pos)  # this week's restatement
+        ts = at(day, ri(later, 8 * 60 + 30, 11 * 60))
+        for pl, measure, target in cells:
+            f0 = first.uniform(0.7, 1.2)
+            drift = 1.0 if first_statement else later.uniform(0.92, 1.08)
+            amount = (target * Decimal(str(round(f0 * drift, 4)))).quantize(Decimal("0.01"))
+            plan_id = base + pos * 20 + pl_index[pl] * 2 + (0 if measure == "ORDER" else 1)
+            yield (plan_id, person, month_first, pl, measure_names[measure], amount, ts, ts)

@@ -559,9 +559,10 @@ class _Run:
                 [c for c in cols if c.collection_date == prev and self._was_bad("collection", c.collection_no, prev)],
             )  # fmt: skip
             self.files += 3
-            self.conn.execute(
-                "delete from sim.ground_truth where source_key like %s", (f"file:%{ymd}%",)
-            )
+            if self.old is not None:  # a re-run of the same day replaces its entries
+                self.conn.execute(
+                    "delete from sim.ground_truth where source_key like %s", (f"file:%{ymd}%",)
+                )
             for t in truths:
                 self.w.add("sim.ground_truth", t.row())
             self.progress("finance files", n, len(days))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import psycopg
@@ -90,6 +92,29 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 
+def _escape(value: str) -> str:
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
+
+
+def _text(value: object) -> str:
+    """One field in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    kind = type(value)
+    if kind is str:
+        text = str(value)
+        return text if text.isprintable() and "\\" not in text else _escape(text)
+    if kind is bool:
+        return "t" if value else "f"
+    if kind is datetime:
+        return value.isoformat(sep=" ")  # type: ignore[attr-defined]
+    if kind is Decimal:
+        return format(value, "f")  # never exponent notation
+    return str(value)  # int, date
+
+
 def table_ident(name: str) -> sql.Composed:
     schema, table = name.split(".")
     return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
@@ -119,8 +144,9 @@ class CopyWriter:
             stmt = sql.SQL("copy {} ({}) from stdin").format(
                 table_ident(name), sql.SQL(", ").join(sql.Identifier(c) for c in cols)
             )
+            # Text-format lines built here are several times faster than write_row per row.
+            data = "".join("\t".join(map(_text, row)) + "\n" for row in rows)
             with self.conn.cursor() as cur, cur.copy(stmt) as copy:
-                for row in rows:
-                    copy.write_row(row)
+                copy.write(data.encode("utf-8"))
             self.counts[name] = self.counts.get(name, 0) + len(rows)
             rows.clear()
