@@ -22,8 +22,8 @@ class QualitySettings(BaseSettings):
     future_tolerance_hours: int = 24
     # a long range is checked in chunks of this many days (one set-based pass each)
     chunk_days: int = 62
-    # GX returns the failing keys of native expectations; cap what one chunk may return
-    max_native_hits: int = 5_000_000
+    # rebuild GX Data Docs after every validation (seconds; off only in tests)
+    data_docs: bool = True
 
     # gate: source freshness
     freshness_entities: tuple[str, ...] = ("lead",)

@@ -14,7 +14,6 @@ import logging
 import os
 import warnings
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,20 +24,25 @@ log = logging.getLogger(__name__)
 URL_ENV = "REVIEW_GX_WAREHOUSE_URL"
 DATASOURCE = "warehouse"
 KEY_COLUMNS = ["business_date", "lead_id"]
+SAMPLE_ROWS = 5
 
 _CONTEXTS: dict[str, Any] = {}
 
 
 @dataclass
-class NativeHit:
-    """One failing row of a native expectation."""
+class NativeHits:
+    """The failing rows of a native expectation, as the SQL query GX wrote for them.
+
+    GX returns at most ``partial_unexpected_count`` keys from SQL, but with
+    result format COMPLETE also a runnable query selecting every failing row;
+    the checks insert from that query inside PostgreSQL (nothing is pulled out).
+    """
 
     rule_id: str
     severity: str
-    business_date: date
-    lead_id: str
     problem: str
-    value: str | None
+    query: str
+    count: int
 
 
 @dataclass
@@ -57,7 +61,7 @@ class ExpectationOutcome:
 class ValidationOutcome:
     success: bool
     expectations: list[ExpectationOutcome]
-    native_hits: list[NativeHit]
+    native_hits: list[NativeHits]
     data_docs: str | None
 
 
@@ -84,20 +88,6 @@ def get_context(home: Path) -> Any:
     return context
 
 
-def _as_date(value: Any) -> date:
-    if isinstance(value, date):
-        return value if type(value) is date else value.date()  # type: ignore[attr-defined]
-    return date.fromisoformat(str(value)[:10])
-
-
-def _value_of(row: dict[str, Any], kwargs: dict[str, Any]) -> str | None:
-    cols = [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
-    values = [row.get(c) for c in cols]
-    if not values:
-        return None
-    return ", ".join(f"{c}={v}" for c, v in zip(cols, values, strict=True))
-
-
 def _exception_message(info: Any) -> str | None:
     """The first raised exception's message in GX's exception_info (flat or per metric)."""
     if not isinstance(info, dict):
@@ -111,7 +101,9 @@ def _exception_message(info: Any) -> str | None:
     return None
 
 
-def validate(home: Path, url: str, suites: list[Suite], run_name: str) -> ValidationOutcome:
+def validate(
+    home: Path, url: str, suites: list[Suite], run_name: str, *, data_docs: bool = True
+) -> ValidationOutcome:
     """Run every suite on its table through one checkpoint; Data Docs are rebuilt.
 
     Native expectations return every failing key (result format COMPLETE with
@@ -152,7 +144,9 @@ def validate(home: Path, url: str, suites: list[Suite], run_name: str) -> Valida
         gx.Checkpoint(
             name="review_checks",
             validation_definitions=definitions,
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")]
+            if data_docs
+            else [],
             result_format={
                 "result_format": "COMPLETE",
                 "unexpected_index_column_names": KEY_COLUMNS,
@@ -161,7 +155,7 @@ def validate(home: Path, url: str, suites: list[Suite], run_name: str) -> Valida
     )
     result = checkpoint.run(run_id=RunIdentifier(run_name=run_name))
     outcomes: list[ExpectationOutcome] = []
-    hits: list[NativeHit] = []
+    hits: list[NativeHits] = []
     for suite_result in result.run_results.values():
         suite = by_name[suite_result.suite_name]
         for item in suite_result.results:
@@ -170,17 +164,11 @@ def validate(home: Path, url: str, suites: list[Suite], run_name: str) -> Valida
             res = item.result or {}
             if exp.is_native:
                 count = int(res.get("unexpected_count") or 0)
-                for row in res.get("unexpected_index_list") or []:
-                    hits.append(
-                        NativeHit(
-                            rule_id=exp.rule_id,
-                            severity=exp.severity,
-                            business_date=_as_date(row["business_date"]),
-                            lead_id=str(row["lead_id"]),
-                            problem=exp.label,
-                            value=_value_of(row, exp.kwargs),
-                        )
-                    )
+                query = res.get("unexpected_index_query")
+                if count and not isinstance(query, str):
+                    raise RuntimeError(f"GX returned no query for the failing rows of {exp.label}")
+                if count:
+                    hits.append(NativeHits(exp.rule_id, exp.severity, exp.label, str(query), count))
                 sample = list(res.get("partial_unexpected_index_list") or [])[:5]
             else:
                 count = int(res.get("observed_value") or 0)
@@ -202,6 +190,8 @@ def validate(home: Path, url: str, suites: list[Suite], run_name: str) -> Valida
             )
     docs = None
     try:
+        if not data_docs:
+            raise LookupError("data docs off")
         sites = context.get_docs_sites_urls()
         docs = sites[0].get("site_url") if sites else None
     except Exception:  # noqa: BLE001 - docs location is informational

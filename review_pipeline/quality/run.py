@@ -18,7 +18,6 @@ A check run holds the step lock ``check``: the working tables are shared.
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from collections import Counter
@@ -28,13 +27,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from review_pipeline.db import raw_psycopg, run_sql_file, step_lock, warehouse_engine, warehouse_url
+from review_pipeline.db import step_lock, warehouse_engine, warehouse_url
 from review_pipeline.errors import UserError
 from review_pipeline.ops import record_step
 from review_pipeline.quality.calendar import fill_working_days
 from review_pipeline.quality.config import QualitySettings, load_quality_settings
-from review_pipeline.quality.gx import NativeHit, ValidationOutcome, validate
-from review_pipeline.quality.suites import Suite, load_suites, rule_sql
+from review_pipeline.quality.gx import NativeHits, ValidationOutcome, validate
+from review_pipeline.quality.suites import Suite, load_suites, rule_sql, run_quality_sql
 from review_pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,29 +78,31 @@ def _window_params(
     }
 
 
-def _copy_native_hits(conn: Connection, hits: list[NativeHit]) -> None:
+def _load_native_hits(conn: Connection, hits: list[NativeHits]) -> int:
+    """Insert every failing key of the native expectations into the temp table native_hit."""
     conn.execute(
         sa.text(
             "create temporary table native_hit (rule_id text, severity text, business_date date,"
-            " lead_id text, problem text, value text) on commit drop"
+            " lead_id text, problem text) on commit drop"
         )
     )
-    if not hits:
-        return
-    buffer = io.StringIO()
+    total = 0
     for h in hits:
-        value = "\\N" if h.value is None else _escape(h.value)
-        buffer.write(
-            f"{h.rule_id}\t{h.severity}\t{h.business_date.isoformat()}\t{_escape(h.lead_id)}"
-            f"\t{_escape(h.problem)}\t{value}\n"
+        # GX's own query for the failing rows (it selects the key columns first)
+        select = h.query.strip().rstrip(";")
+        statement = (
+            "insert into native_hit select :rule_id, :severity, q.hit_date, q.hit_lead,"
+            " :problem from (" + select + ") as q (hit_date, hit_lead)"
         )
-    driver = raw_psycopg(conn)
-    with driver.cursor().copy("copy native_hit from stdin") as copy:
-        copy.write(buffer.getvalue())
-
-
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        written = conn.execute(
+            sa.text(statement), {"rule_id": h.rule_id, "severity": h.severity, "problem": h.problem}
+        ).rowcount
+        if written != h.count:
+            raise RuntimeError(
+                f"GX counted {h.count} failing rows for {h.problem}, its query gave {written}"
+            )
+        total += int(written or 0)
+    return total
 
 
 def _insert_rule_rows(conn: Connection, sql_file: str, run_id: int) -> int:
@@ -123,9 +124,9 @@ def _write_results(
     params: dict[str, Any],
 ) -> dict[str, Any]:
     run_id = params["run_id"]
-    run_sql_file(conn, "quality/finding_clear.sql", params)
-    _copy_native_hits(conn, outcome.native_hits)
-    run_sql_file(conn, "quality/finding_native.sql", params)
+    run_quality_sql(conn, "quality/finding_clear.sql", params)
+    _load_native_hits(conn, outcome.native_hits)
+    run_quality_sql(conn, "quality/finding_native.sql", params)
     mismatches = []
     gx_counts = {(o.suite, o.index): o.unexpected_count for o in outcome.expectations}
     for suite in suites:
@@ -136,9 +137,9 @@ def _write_results(
             seen = gx_counts.get((suite.name, exp.index))
             if seen is not None and seen != written:
                 mismatches.append({"rule_id": exp.rule_id, "gx": seen, "sql": written})
-    run_sql_file(conn, "quality/lead_quarantine.sql", params)
-    run_sql_file(conn, "quality/authenticity_score.sql", params)
-    run_sql_file(conn, "quality/report_compliance.sql", params)
+    run_quality_sql(conn, "quality/lead_quarantine.sql", params)
+    run_quality_sql(conn, "quality/authenticity_score.sql", params)
+    run_quality_sql(conn, "quality/report_compliance.sql", params)
     by_rule = {
         row.rule_id: {"error": int(row.errors), "warn": int(row.warns)}
         for row in conn.execute(
@@ -219,6 +220,19 @@ def _record_validation(
     )
 
 
+def _no_jit(conn: Connection) -> None:
+    # The rule queries are many and short; JIT compilation (triggered by the
+    # planner's estimates on freshly filled working tables) costs more than it saves.
+    conn.execute(sa.text("set local jit = off"))
+
+
+def gx_url(settings: Settings) -> str:
+    """The warehouse URL for GX's own engine, with the same session settings as ours."""
+    url = warehouse_url(settings)
+    options = f"-c jit=off -c timezone={settings.timezone}"
+    return url.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
 def check_window(
     engine: Engine,
     settings: Settings,
@@ -232,19 +246,19 @@ def check_window(
     started = time.monotonic()
     params = _window_params(settings, q, run_id, start, end)
     with engine.begin() as conn:
-        run_sql_file(conn, "quality/check_window.sql", params)
-        run_sql_file(conn, "quality/lead_day.sql", params)
+        _no_jit(conn)
+        run_quality_sql(conn, "quality/check_window.sql", params)
+        run_quality_sql(conn, "quality/lead_day.sql", params)
     with engine.connect() as conn:
+        conn.execute(sa.text("analyze dq.check_window"))
         conn.execute(sa.text("analyze dq.lead_day"))
         conn.commit()
-    url = warehouse_url(settings).render_as_string(hide_password=False)
-    outcome = validate(settings.home, url, suites, f"check-{run_id}-{start.isoformat()}")
-    if len(outcome.native_hits) > q.max_native_hits:
-        raise UserError(
-            f"{len(outcome.native_hits)} failing rows in {start}..{end} exceed max_native_hits;"
-            " check a shorter range (REVIEW_QUALITY__CHUNK_DAYS)"
-        )
+    url = gx_url(settings)
+    outcome = validate(
+        settings.home, url, suites, f"check-{run_id}-{start.isoformat()}", data_docs=q.data_docs
+    )
     with engine.begin() as conn:
+        _no_jit(conn)
         stats = _write_results(conn, suites, outcome, params)
         _record_validation(conn, params, started, outcome, stats)
     if stats["gx_sql_mismatches"]:

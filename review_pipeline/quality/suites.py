@@ -12,10 +12,14 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from review_pipeline.db import read_sql
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from review_pipeline.db import read_sql, split_statements, sql_dir
 from review_pipeline.errors import ConfigError
 
 SUITE_NAMES = ("lead_rules", "window_rules")
@@ -87,6 +91,19 @@ def expectations_dir() -> Path:
     if override:
         return Path(override)
     return Path(__file__).resolve().parent.parent.parent / "expectations"
+
+
+@lru_cache(maxsize=64)
+def _statements(relative: str, mtime: float) -> tuple[str, ...]:
+    return tuple(split_statements(read_sql(relative)))
+
+
+def run_quality_sql(conn: Connection, relative: str, params: dict[str, Any]) -> None:
+    """Like :func:`review_pipeline.db.run_sql_file`, with the statement split cached per process."""
+    mtime = (sql_dir() / relative).stat().st_mtime
+    for statement in _statements(relative, mtime):
+        clause = sa.text(statement)
+        conn.execute(clause, {k: v for k, v in params.items() if k in clause._bindparams})
 
 
 def rule_sql(relative: str) -> str:

@@ -1,5 +1,5 @@
--- Findings of the native (row) expectations: the failing keys GX returned,
--- loaded into the temporary table native_hit, one finding per rule, lead and day.
+-- Findings of the native (row) expectations: the failing keys selected by
+-- GX's unexpected-index queries into the temporary table native_hit, one finding per rule, lead and day.
 insert into dq.finding (business_date, rule_id, entity_type, entity_id, severity, owner_id, details, run_id)
 select
     h.business_date,
@@ -9,7 +9,7 @@ select
     max(h.severity) as severity,
     ld.owner_id,
     jsonb_build_object(
-        'problems', jsonb_agg(jsonb_build_object('check', h.problem, 'value', h.value) order by h.problem)
+        'problems', jsonb_agg(h.problem order by h.problem)
     ) as details,
     :run_id
 from native_hit as h
