@@ -522,14 +522,15 @@ def _convert(plan: RowPlan, item: SourceRow) -> tuple[dict[str, str | None], lis
 
 
 def _spool(spool: IO[str], item: SourceRow, problems: list[Problem]) -> None:
-    raw = {k: jsonable(v) for k, v in item.values.items()}
+    # PostgreSQL text and jsonb cannot hold NUL: escape it everywhere a source text goes
+    raw = {str(jsonable(k)): jsonable(v) for k, v in item.values.items()}
     if "_cells" in item.values:
         raw = {"_cells": [jsonable(v) for v in item.values["_cells"]]}
     record = {
         "line_no": item.line_no,
-        "column": ", ".join(dict.fromkeys(p.column for p in problems)),
+        "column": jsonable(", ".join(dict.fromkeys(p.column for p in problems))),
         "rule": problems[0].rule,
-        "reason": "; ".join(f"{p.column}: {p.reason}" for p in problems),
+        "reason": jsonable("; ".join(f"{p.column}: {p.reason}" for p in problems)),
         "raw": raw,
     }
     spool.write(json.dumps(record, ensure_ascii=False) + "\n")

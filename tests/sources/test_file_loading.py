@@ -325,3 +325,15 @@ def test_file_changed_while_loading_is_rolled_back(
     assert _scalar(file_wh, "select count(*) from ops.file_manifest") == 0
     assert _scalar(file_wh, "select count(*) from raw.file_sales_order") == 0
     assert path.exists()
+
+
+def test_nul_characters_are_quarantined_not_fatal(file_wh, finance_mapping, landing, archive):
+    header = [*ORDER_HEADER, "备注\x00"]
+    rows = [[*r, "x\x00y"] for r in order_rows(2)]
+    rows[0][0] = "SO\x001"
+    write_csv(landing / "orders_20261202.csv", header, rows)
+    result = _load(file_wh, finance_mapping, "sales_order", "orders_20261202.csv", landing, archive)
+    assert (result.status, result.rows_loaded, result.rows_quarantined) == ("loaded", 1, 1)
+    with file_wh.connect() as conn:
+        bad = conn.execute(sa.text("select rule, raw_values from quarantine.file_row")).one()
+    assert bad.rule == "ROW_BAD_TEXT" and bad.raw_values["订单编号"] == "SO\\x001"
