@@ -99,6 +99,51 @@ def _stage_file(
     return staged, quarantined
 
 
+def _archive(
+    engine: sa.Engine,
+    settings: Settings,
+    mapping: SourceMapping,
+    landing: Path,
+    name: str,
+    result: Any,
+) -> None:
+    """Move a committed (or already known) file into the archive and note where it went."""
+    import shutil
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from review_pipeline.sources.files import _archive_target, safe_landing_path
+
+    source_path = safe_landing_path(landing, name)
+    if not source_path.exists():
+        return
+    file_id = result.file_id or result.previous_id
+    if result.status == "skipped":
+        with engine.connect() as conn:
+            known = conn.execute(
+                sa.text("select status from ops.file_manifest where file_id = :id"), {"id": file_id}
+            ).scalar()
+        if known not in ("loaded", "duplicate"):
+            return  # a quarantined file stays where its sender can see it
+    target = _archive_target(
+        settings.archive_dir,
+        mapping.source,
+        result.file_name,
+        result.sha256,
+        datetime.now(ZoneInfo(mapping.timezone)),
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(source_path), str(target))
+    if file_id is not None:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "update ops.file_manifest set archived_path = :p where file_id = :id and archived_path is null"
+                ),
+                {"p": str(target), "id": file_id},
+            )
+
+
 def extract_files(settings: Settings, mapping: SourceMapping, business_date: date) -> SourceSummary:
     """Load every new landing file of a 'files' source and type it into staging, file by file."""
     from review_pipeline.sources.files import discover_files, load_file
@@ -114,20 +159,21 @@ def extract_files(settings: Settings, mapping: SourceMapping, business_date: dat
         for _name, why in refused:
             log.warning("%s", why)
         for name in names:
+            # Load and type in one transaction; archive only once it has committed, so a
+            # failure anywhere leaves the file in the landing folder for the next run.
             with engine.connect() as conn, conn.begin():
-                result = load_file(
-                    conn,
-                    mapping,
-                    entity,
-                    name,
-                    landing_dir=landing,
-                    archive_dir=settings.archive_dir,
-                )
+                result = load_file(conn, mapping, entity, name, landing_dir=landing, archive=False)
                 summary.files[result.status] = summary.files.get(result.status, 0) + 1
-                if result.status != "loaded":
+                if result.status == "loaded":
+                    staged, quarantined = _stage_file(conn, mapping, result, business_date)
+            if result.status in ("loaded", "duplicate") or (
+                result.status == "skipped" and result.previous_id is not None
+            ):
+                _archive(engine, settings, mapping, landing, name, result)
+            if result.status != "loaded":
+                if result.status != "skipped":
                     log.warning("%s: %s %s", mapping.source, result.status, result.message)
-                    continue
-                staged, quarantined = _stage_file(conn, mapping, result, business_date)
+                continue
             summary.batches += 1
             summary.rows_in += result.rows_in
             summary.rows_staged += staged
