@@ -30,18 +30,22 @@ STEPS_DAILY = [
 ]
 
 
+@pytest.fixture(scope="module")
+def warehouse_url(make_database) -> str:
+    """One warehouse database for the module (each test looks at its own runs' rows)."""
+    return make_database("dagwh")
+
+
 @pytest.fixture
-def warehouse_conn(db_settings, monkeypatch):
-    """A fresh, empty warehouse reachable only through the Airflow connection."""
+def warehouse_conn(warehouse_url, review_home, monkeypatch):
+    """The warehouse, reachable from the tasks only through the Airflow connection."""
     import rp_stand_in_stages
 
     from review_pipeline.db import normalise_url
 
-    url = db_settings.warehouse_url.get_secret_value()
-    monkeypatch.delenv("REVIEW_WAREHOUSE_URL")
-    monkeypatch.setenv("AIRFLOW_CONN_REVIEW_WAREHOUSE", url)
+    monkeypatch.setenv("AIRFLOW_CONN_REVIEW_WAREHOUSE", warehouse_url)
     monkeypatch.setenv("REVIEW_STAGES", rp_stand_in_stages.stages_env())
-    engine = sa.create_engine(normalise_url(url), poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(normalise_url(warehouse_url), poolclass=sa.pool.NullPool)
     yield engine
     engine.dispose()
 
@@ -68,13 +72,15 @@ def _states(run_id: str, dag_id: str) -> dict[str, str]:
         return {ti.task_id: str(ti.state) for ti in tis}
 
 
-def _step_runs(engine: sa.Engine) -> list[sa.Row]:
+def _step_runs(engine: sa.Engine, run_id: str) -> list[sa.Row]:
+    """The ops.step_run rows one DAG run wrote, in order."""
     with engine.connect() as conn:
         return conn.execute(
             sa.text(
                 "select step, business_date, status, airflow_run_id, details"
-                " from ops.step_run order by run_id"
-            )
+                " from ops.step_run where airflow_run_id = :run_id order by run_id"
+            ),
+            {"run_id": run_id},
         ).all()
 
 
@@ -88,11 +94,10 @@ def test_review_daily_end_to_end(airflow_db, warehouse_conn):
     assert set(states) == {t.task_id for t in dag.tasks}
     assert set(states.values()) == {"success"}, states
 
-    rows = _step_runs(warehouse_conn)
+    rows = _step_runs(warehouse_conn, run.run_id)
     assert [r.step for r in rows] == STEPS_DAILY
     assert all(r.status == "success" for r in rows)
     assert {r.business_date for r in rows} == {date(2026, 11, 26)}
-    assert {r.airflow_run_id for r in rows} == {run.run_id}
     assert rows[0].details["revision"]
     assert all(r.details.get("stand_in") for r in rows[1:])
 
@@ -109,7 +114,7 @@ def test_review_daily_date_param_wins_and_dry_run_migrates_nothing(airflow_db, w
     assert run.state == "success"
     assert set(_states(run.run_id, "review_daily").values()) == {"success"}
     assert current_revision(warehouse_conn) == revision
-    rows = _step_runs(warehouse_conn)
+    rows = _step_runs(warehouse_conn, run.run_id)
     # prepare_warehouse records nothing in a dry run; each stage records its dry run
     assert [r.step for r in rows] == STEPS_DAILY[1:]
     assert {r.business_date for r in rows} == {date(2026, 10, 8)}
@@ -149,7 +154,7 @@ def test_gated_dags_run_after_the_daily_build(
     states = _states(run.run_id, dag_id)
     assert set(states) == {t.task_id for t in dag.tasks}
     assert set(states.values()) == {"success"}, states
-    rows = [r for r in _step_runs(warehouse_conn) if r.airflow_run_id == run.run_id]
+    rows = _step_runs(warehouse_conn, run.run_id)
     assert [r.step for r in rows] == steps
     assert {r.business_date for r in rows} == {business_date}
 

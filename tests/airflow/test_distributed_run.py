@@ -135,7 +135,7 @@ class Cluster:
                     os.killpg(proc.pid, signal.SIGTERM)
                 except ProcessLookupError:
                     pass
-        end = time.monotonic() + 20
+        end = time.monotonic() + 10
         for proc in self.procs.values():
             try:
                 proc.wait(timeout=max(0.1, end - time.monotonic()))

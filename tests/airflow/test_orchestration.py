@@ -111,6 +111,25 @@ def test_missing_stage_module_is_skipped_but_a_broken_one_raises(tmp_path, monke
 
 
 @pytest.fixture
+def db_settings(make_database, review_home, monkeypatch):
+    """Settings on a fresh, empty warehouse database (no CRM needed here)."""
+    from review_pipeline.settings import load_settings
+
+    monkeypatch.setenv("REVIEW_WAREHOUSE_URL", make_database("orchwh"))
+    return load_settings()
+
+
+@pytest.fixture
+def warehouse(db_settings):
+    from review_pipeline.db import warehouse_engine
+    from review_pipeline.migrations.runner import upgrade
+
+    engine = warehouse_engine(db_settings)
+    upgrade(engine)
+    return engine
+
+
+@pytest.fixture
 def stage_module(tmp_path, monkeypatch):
     """A stand-in stage module on disk (the real stages are written in parallel)."""
     (tmp_path / "rp_demo_stage.py").write_text(

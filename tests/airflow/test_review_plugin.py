@@ -70,7 +70,21 @@ def test_user_without_a_role_is_forbidden(client, auth_manager):
     assert response.status_code == 403
 
 
-def test_authenticated_user_sees_ops_step_run(client, auth_manager, warehouse, db_settings):
+@pytest.fixture
+def warehouse(make_database, review_home, monkeypatch):
+    """A migrated warehouse the page reads through the settings (REVIEW_WAREHOUSE_URL)."""
+    from review_pipeline.db import normalise_url
+    from review_pipeline.migrations.runner import upgrade
+
+    url = make_database("uiwh")
+    monkeypatch.setenv("REVIEW_WAREHOUSE_URL", url)
+    engine = sa.create_engine(normalise_url(url), poolclass=sa.pool.NullPool)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_authenticated_user_sees_ops_step_run(client, auth_manager, warehouse):
     from review_pipeline.ops import record_step
 
     with record_step(warehouse, "prepare_warehouse") as run:
