@@ -100,6 +100,8 @@ select * from real
 union all
 select * from inferred;
 
+analyze tmp_dim_customer;
+
 delete from dw.dim_customer as d
 where not exists (
     select 1 from tmp_dim_customer as t
@@ -149,7 +151,4 @@ select
     t.partner_id,
     t.is_inferred
 from tmp_dim_customer as t
-where not exists (
-    select 1 from dw.dim_customer as d
-    where d.customer_id = t.customer_id and d.valid_from = t.valid_from
-);
+on conflict (customer_id, valid_from) do nothing;

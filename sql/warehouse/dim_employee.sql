@@ -180,6 +180,8 @@ select * from real
 union all
 select * from inferred;
 
+analyze tmp_dim_employee;
+
 delete from dw.dim_employee as d
 where not exists (
     select 1 from tmp_dim_employee as t
@@ -230,7 +232,4 @@ select
     t.business_unit,
     t.is_inferred
 from tmp_dim_employee as t
-where not exists (
-    select 1 from dw.dim_employee as d
-    where d.employee_id = t.employee_id and d.valid_from = t.valid_from
-);
+on conflict (employee_id, valid_from) do nothing;

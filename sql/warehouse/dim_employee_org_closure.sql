@@ -54,6 +54,8 @@ select
     upper(m.validity) as valid_to
 from merged as m;
 
+analyze tmp_org_closure;
+
 delete from dw.dim_employee_org_closure as d
 where not exists (
     select 1 from tmp_org_closure as t
@@ -73,11 +75,4 @@ select
     t.valid_from,
     t.valid_to
 from tmp_org_closure as t
-where not exists (
-    select 1 from dw.dim_employee_org_closure as d
-    where
-        d.ancestor_id = t.ancestor_id
-        and d.descendant_id = t.descendant_id
-        and d.depth = t.depth
-        and d.valid_from = t.valid_from
-);
+on conflict (ancestor_id, descendant_id, depth, valid_from) do nothing;

@@ -17,6 +17,8 @@ inner join staging.target as s
         and t.measure = s.measure
 where s.loaded_at >= :since and t.month_start is not null;
 
+analyze tmp_changed_targets;
+
 delete from dw.fct_target_week as w
 where w.target_key in (select c.target_key from tmp_changed_targets as c);
 
