@@ -13,7 +13,7 @@ The data comes from :mod:`review_pipeline.ui`; this module only renders it.
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import Annotated, Any
 
 from airflow.plugins_manager import AirflowPlugin
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
@@ -28,7 +28,7 @@ _bearer = HTTPBearer(auto_error=False)
 
 async def require_user(
     request: Request,
-    credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),  # noqa: B008
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Any:
     """The authenticated Airflow user allowed to view the UI, else 401/403."""
     # Imported per request: the api-server has them loaded; other components
@@ -96,13 +96,13 @@ def _status(limit: int) -> dict[str, Any]:
 
 
 @app.get("/", response_class=HTMLResponse)
-def sales_review_page(limit: int = Query(50, ge=1, le=500)) -> HTMLResponse:  # noqa: B008
+def sales_review_page(limit: Annotated[int, Query(ge=1, le=500)] = 50) -> HTMLResponse:
     """The HTML page shown inside the Airflow UI."""
     return HTMLResponse(render_page(_status(limit)))
 
 
 @app.get("/api/status")
-def sales_review_status(limit: int = Query(50, ge=1, le=500)) -> dict[str, Any]:  # noqa: B008
+def sales_review_status(limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
     """The same data as JSON."""
     return _status(limit)
 
