@@ -262,11 +262,37 @@ def _load_batch(
                 "greatest(ops.watermark.last_updated_at, excluded.last_updated_at), updated_at = now()",
                 (source, entity, new_wm),
             )
+    # The checksum of what was read (order-independent) and the amount of the new raw
+    # rows: a reconciliation gate compares it with the amount staged.
+    checksum = pg.execute(
+        "select md5(coalesce(string_agg(row_hash, '' order by row_hash), '')) from extract_in"
+    ).fetchone()[0]  # type: ignore[index]
+    amount_in = None
+    if "amount_cny" in fields:
+        amount_in = pg.execute(
+            sql.SQL(
+                "select coalesce(sum(staging.try_money(amount_cny)), 0) from {raw}"
+                " where batch_id = %(b)s and op = 'U'"
+            ).format(raw=raw),
+            {"b": batch_id},
+        ).fetchone()[0]  # type: ignore[index]
     pg.execute(
         "update ops.extract_batch set rows_in = %s, rows_raw = %s, rows_deleted = %s, rows_staged = %s,"
-        " rows_quarantined = %s, amount_staged_cny = %s, max_source_updated_at = %s, status = 'success',"
-        " finished_at = clock_timestamp() where batch_id = %s",
-        (rows_in, rows_raw, rows_deleted, staged, quarantined, amount, new_wm, batch_id),
+        " rows_quarantined = %s, amount_in_cny = %s, amount_staged_cny = %s, checksum = %s,"
+        " max_source_updated_at = %s, status = 'success', finished_at = clock_timestamp()"
+        " where batch_id = %s",
+        (
+            rows_in,
+            rows_raw,
+            rows_deleted,
+            staged,
+            quarantined,
+            amount_in,
+            amount,
+            checksum,
+            new_wm,
+            batch_id,
+        ),
     )
     return BatchResult(
         source,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -111,6 +112,13 @@ def test_first_extraction_types_and_maps_everything(db_settings, warehouse, crm)
     assert _q(warehouse, "select count(*) from staging.lead_history") == [(2,)]
     batches = _q(warehouse, "select count(*) from ops.extract_batch where status = 'success'")
     assert batches[0][0] == len(results)
+    # the batch record reconciles: 1,200,000.50 + 300,000 + 5,000 read and staged, a checksum kept
+    lead_batch = _q(
+        warehouse,
+        "select amount_in_cny, amount_staged_cny, length(checksum) from ops.extract_batch"
+        " where entity = 'lead'",
+    )
+    assert lead_batch == [(Decimal("1505000.50"), Decimal("1505000.50"), 32)]
 
 
 def test_incremental_days_pick_up_each_change_exactly_once(db_settings, warehouse, crm):
