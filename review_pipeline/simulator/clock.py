@@ -74,3 +74,18 @@ def month_start(day: date) -> date:
 def add_months(day: date, n: int) -> date:
     month = day.month - 1 + n
     return date(day.year + month // 12, month % 12 + 1, 1)
+
+
+_DAY_TEXT: dict[date, str] = {}
+_MINUTE_TEXT = [f"{m // 60:02d}:{m % 60:02d}:00+08" for m in range(24 * 60)]
+
+
+def ts_text(day: date, minute: int) -> str:
+    """The same instant as :func:`at`, already in PostgreSQL's text form (fast COPY)."""
+    if minute >= 24 * 60:
+        day += timedelta(days=minute // (24 * 60))
+        minute %= 24 * 60
+    text = _DAY_TEXT.get(day)
+    if text is None:
+        text = _DAY_TEXT[day] = day.isoformat()
+    return text + " " + _MINUTE_TEXT[minute]

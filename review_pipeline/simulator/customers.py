@@ -176,6 +176,8 @@ def _changes(
         elif kind < 0.8:
             city_code, _ = rng.choice(cities)
             state["city_code"] = city_code
+        elif kind < 0.9:  # reclassified by the master-data team
+            state["industry_code"] = rng.choice([c for c, _ in ref.INDUSTRIES])
         else:
             continue
         cust.versions.append(Version(day, at(day, work_minute(rng)), day, state))

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from review_pipeline.simulator import reference as ref
-from review_pipeline.simulator.clock import at, next_working_day, work_minute
+from review_pipeline.simulator.clock import at, next_working_day, ts_text, work_minute
 from review_pipeline.simulator.customers import Customer
 from review_pipeline.simulator.org import Org
 from review_pipeline.simulator.profiles import Profile
@@ -58,6 +58,10 @@ class Ev:
         return at(self.day, self.minute)
 
     @property
+    def ts_text(self) -> str:
+        return ts_text(self.day, self.minute)
+
+    @property
     def visible(self) -> date:
         return self.day + timedelta(days=1) if self.late else self.day
 
@@ -71,7 +75,7 @@ class Visit:
     day: date
     vtype: str
     summary: str
-    created: datetime
+    created: str  # timestamptz text
     visible: date
     deleted: date | None = None
 
@@ -382,7 +386,9 @@ class LeadBuilder:
         expected = self.events[0].changes["expected_order_date"]
         if expected is None:  # LQ01 on the date: the fix event restores it
             expected = next(
-                e.changes["expected_order_date"] for e in self.events if e.kind == FIELD
+                e.changes["expected_order_date"]
+                for e in self.events
+                if e.kind == FIELD and "expected_order_date" in e.changes
             )
         assert isinstance(expected, date)
         last = self.c
@@ -523,7 +529,7 @@ class LeadBuilder:
                 day = day + timedelta(days=step)
         if r.random() < 0.05 and self.c >= self.ctx.start:
             day = self.c + timedelta(days=ri(r, 0, 3))
-            visit = self._add_visit(900 + k, day)
+            visit = self._add_visit(999, day)  # ids stay inside the lead's range
             visit.deleted = day + timedelta(days=ri(r, 1, 5))
 
     def _add_visit(self, k: int, day: date, first: bool = False) -> Visit:
@@ -538,7 +544,7 @@ class LeadBuilder:
             day,
             r.choice(ref.VISIT_TYPES),
             r.choice(ref.VISIT_SUMMARIES),
-            at(day, minute),
+            ts_text(day, minute),
             day + timedelta(days=1) if late else day,
         )
         self.lead.visits.append(visit)
@@ -615,14 +621,14 @@ def _duplicate(
     if day >= orig.close_day - timedelta(days=1) or state.get("status_name") != ref.ST_OPEN:
         return None
     amount = state["amount"]
-    assert isinstance(amount, Decimal)
+    current = state["expected_order_date"]
+    if not isinstance(current, date) or not isinstance(amount, Decimal) or amount <= 0:
+        return None  # the original still carries a creation defect that day
     opp_id = slot * 1000 + seq * IDS_PER_LEAD + 1
     lead = Lead(opp_id, f"XS{day:%y%m%d}{opp_id:09d}", f"{customer.name}{line.name}项目", day)
     cancel = next_working_day(day + timedelta(days=ri(r, 5, 30)))
     pos = ctx.owner_position(customer, line.bu)
     owner = ctx.org.user_id(ctx.org.holder(pos, day))
-    current = state["expected_order_date"]
-    assert isinstance(current, date)
     expected = max(current, cancel + timedelta(days=10))
     lead.events.append(
         Ev(day, work_minute(r), NEW, {

@@ -102,6 +102,16 @@ def _connect(settings: Settings) -> psycopg.Connection[Any]:
     return conn
 
 
+def _workers() -> int:
+    """Processes for the initial lead generation (``REVIEW_SIM_WORKERS``, default: CPUs, at most 2)."""
+    import os
+
+    configured = os.environ.get("REVIEW_SIM_WORKERS")
+    if configured:
+        return max(1, int(configured))
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 def _days(first: date, last: date) -> Iterator[date]:
     day = first
     while day <= last:
@@ -153,6 +163,10 @@ def extend(settings: Settings, days: int, progress: Progress | None = None) -> S
             raise UserError(
                 "no simulated world in the CRM database yet; run `review-pipeline generate` first"
             ) from None
+        if "as_of" not in rows:
+            raise UserError(
+                "the last `generate` did not finish; run `review-pipeline generate` again"
+            )
         params = WorldParams.from_json(rows["params"])
         old = date.fromisoformat(rows["as_of"])
         summary = _advance(conn, settings, params, old, old + timedelta(days=days), progress)
@@ -166,6 +180,8 @@ def world_state(settings: Settings) -> tuple[WorldParams, date] | None:
             rows = dict(conn.execute("select world_key, world_value from sim.world").fetchall())
         except psycopg.errors.UndefinedTable:
             return None
+    if "as_of" not in rows:
+        return None
     return WorldParams.from_json(rows["params"]), date.fromisoformat(rows["as_of"])
 
 
@@ -309,17 +325,70 @@ class _Run:
             }
             all_slots = [s for s in all_slots if s[2] in due]
             self._delete_slots([s[2] for s in all_slots])
-        total = len(all_slots)
-        for n, (customer, line, slot) in enumerate(all_slots, start=1):
+        workers = _workers()
+        if self.old is None and workers > 1 and len(all_slots) >= 2000:
+            self._slots_parallel(all_slots, workers)
+        else:
+            self._slot_range(all_slots, None)
+        return len(all_slots)
+
+    def _slot_range(self, items: list[tuple[Customer, ref.ProductLine, int]], counter: Any) -> None:
+        total = len(items)
+        for n, (customer, line, slot) in enumerate(items, start=1):
             leads, next_creation = slot_leads(self.ctx, customer, line, slot, self.new)
             upcoming = [next_creation]
             for lead in leads:
                 upcoming.append(self._project(lead, slot))
             self.w.add("sim.slot_state", (slot, min(upcoming)))
-            if n % 500 == 0 or n == total:
-                self.progress("leads", n, total)
+            if n % 200 == 0 or n == total:
+                if counter is None:
+                    self.progress("leads", n, total)
+                else:
+                    counter.value = n
         self.w.flush()
-        return total
+
+    def _slots_parallel(
+        self, items: list[tuple[Customer, ref.ProductLine, int]], workers: int
+    ) -> None:
+        """Slots split over worker processes, each streaming COPY on its own connection.
+
+        The tables must be visible to the workers, so what is written so far is
+        committed first; a failed run leaves no as-of day, and ``--continue``
+        then asks for a new ``generate``.
+        """
+        import multiprocessing
+        import time
+
+        self.w.flush()
+        self.conn.commit()
+        ctx = multiprocessing.get_context("fork")
+        counters = [ctx.Value("l", 0) for _ in range(workers)]
+        procs = [
+            ctx.Process(
+                target=self._slot_worker, args=(items[k::workers], counters[k]), daemon=True
+            )
+            for k in range(workers)
+        ]
+        for p in procs:
+            p.start()
+        while any(p.is_alive() for p in procs):
+            time.sleep(0.5)
+            self.progress("leads", sum(int(c.value) for c in counters), len(items))
+        for p in procs:
+            p.join()
+        if any(p.exitcode != 0 for p in procs):
+            raise RuntimeError("a lead-generation worker failed (see its traceback above)")
+        self.progress("leads", len(items), len(items))
+
+    def _slot_worker(
+        self, items: list[tuple[Customer, ref.ProductLine, int]], counter: Any
+    ) -> None:
+        conn = _connect(self.settings)
+        self.conn = conn
+        self.w = CopyWriter(conn)
+        self._slot_range(items, counter)
+        conn.commit()
+        conn.close()
 
     def _delete_slots(self, slots: list[int]) -> None:
         self.w.flush()
@@ -365,14 +434,14 @@ class _Run:
             actor = ev.actor or state["owner_id"] or "SYSTEM"
             self.w.add(
                 "crm.opportunity_history",
-                (lead.opp_id * 1000 + seq, lead.opp_id, seq, ev.ts, actor, ev.kind,
+                (lead.opp_id * 1000 + seq, lead.opp_id, seq, ev.ts_text, actor, ev.kind,
                  *(state[f] for f in FIELDS)),
             )  # fmt: skip
         creator = created.changes["owner_id"] or "SYSTEM"
         self.w.add(
             "crm.opportunity",
-            (lead.opp_id, lead.opp_code, lead.name, *(state[f] for f in FIELDS), created.ts,
-             creator, last.bad_updated_at or last.ts, last.actor or state["owner_id"] or "SYSTEM"),
+            (lead.opp_id, lead.opp_code, lead.name, *(state[f] for f in FIELDS), created.ts_text,
+             creator, last.bad_updated_at or last.ts_text, last.actor or state["owner_id"] or "SYSTEM"),
         )  # fmt: skip
         for v in lead.visits:
             if v.visible <= new and not (v.deleted is not None and v.deleted <= new):
