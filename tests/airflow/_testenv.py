@@ -52,3 +52,28 @@ def configure() -> Path:
         if key.startswith(("AIRFLOW_CONN_", "AIRFLOW_VAR_")):
             del os.environ[key]
     return home
+
+
+def airflow_conn_json(url: str) -> str:
+    """An ``AIRFLOW_CONN_*`` value (JSON form) for a PostgreSQL SQLAlchemy URL.
+
+    The JSON form keeps a socket directory (``?host=/path``, as the embedded
+    server gives) as the connection's host, which the URI form would lose.
+    """
+    import json
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    host = parsed.query.get("host") or parsed.host or ""
+    if isinstance(host, tuple):
+        host = host[0]
+    conn = {
+        "conn_type": "postgres",
+        "host": host,
+        "port": parsed.port,
+        "login": parsed.username,
+        "password": parsed.password,
+        "schema": parsed.database,
+    }
+    return json.dumps({k: v for k, v in conn.items() if v not in (None, "")})

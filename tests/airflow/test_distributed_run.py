@@ -31,6 +31,7 @@ import httpx
 import pytest
 import rp_stand_in_stages
 import sqlalchemy as sa
+from _testenv import airflow_conn_json
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.integration]
 
@@ -94,6 +95,7 @@ class Cluster:
     base_url: str
     queue: str
     deadline: float
+    warehouse_url: str
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def start(self, name: str, *args: str) -> None:
@@ -193,7 +195,7 @@ def _airflow_env(home: Path, metadata_url: str, warehouse_url: str, port: int, q
             # only the run this test triggers: unpausing must not add the cron's latest run
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-            "AIRFLOW_CONN_REVIEW_WAREHOUSE": warehouse_url,
+            "AIRFLOW_CONN_REVIEW_WAREHOUSE": airflow_conn_json(warehouse_url),
             # stand-in stages (see rp_stand_in_stages.py), importable by the worker
             "REVIEW_STAGES": rp_stand_in_stages.stages_env(),
             "PYTHONPATH": os.pathsep.join(
@@ -211,8 +213,10 @@ def cluster(make_database, tmp_path) -> Iterator[Cluster]:
     home.mkdir()
     port = _free_port()
     queue = f"rp-test-{secrets.token_hex(4)}"  # only this test's worker listens here
-    env = _airflow_env(home, make_database("afmeta"), make_database("afwh"), port, queue)
+    warehouse_url = make_database("afwh")
+    env = _airflow_env(home, make_database("afmeta"), warehouse_url, port, queue)
     cluster = Cluster(
+        warehouse_url=warehouse_url,
         home=home,
         env=env,
         base_url=f"http://127.0.0.1:{port}",
@@ -323,9 +327,7 @@ def test_review_daily_runs_on_celery_through_the_rest_api(cluster, make_database
     for task_id in states:
         assert task_id in worker_log, f"{task_id} not seen by the Celery worker"
 
-    warehouse = sa.create_engine(
-        cluster.env["AIRFLOW_CONN_REVIEW_WAREHOUSE"], poolclass=sa.pool.NullPool
-    )
+    warehouse = sa.create_engine(cluster.warehouse_url, poolclass=sa.pool.NullPool)
     with warehouse.connect() as conn:
         rows = conn.execute(
             sa.text("select step, business_date, status, airflow_run_id from ops.step_run")
