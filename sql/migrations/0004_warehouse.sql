@@ -1,15 +1,23 @@
--- Star schema (docs/warehouse.md). Dimensions keep natural keys; SCD type 2
--- dimensions carry [valid_from, valid_to) business-date ranges (valid_to null
--- = current). Facts keep natural keys plus their event date, so "the
--- version valid on the event date" is a range join, never a re-keying.
+-- Star schema, see docs/warehouse.md. SCD2: [valid_from, valid_to), null = current.
 
--- Build bookkeeping ------------------------------------------------------------
+-- The incremental steps read staging rows by load time.
+create index if not exists lead_loaded_bx on staging.lead using brin (loaded_at);
+create index if not exists lead_history_loaded_bx on staging.lead_history using brin (loaded_at);
+create index if not exists sales_order_loaded_bx on staging.sales_order using brin (loaded_at);
+create index if not exists invoice_loaded_bx on staging.invoice using brin (loaded_at);
+create index if not exists collection_loaded_bx on staging.collection using brin (loaded_at);
+create index if not exists visit_loaded_bx on staging.visit using brin (loaded_at);
+create index if not exists daily_report_loaded_bx on staging.daily_report using brin (loaded_at);
+create index if not exists monthly_plan_loaded_bx on staging.monthly_plan using brin (loaded_at);
+create index if not exists target_loaded_bx on staging.target using brin (loaded_at);
+
+-- Build bookkeeping
 create table if not exists dw.build_watermark (
     step text primary key,
     loaded_through timestamptz not null
 );
 
--- Calendar ---------------------------------------------------------------------
+-- Calendar
 create table if not exists dw.dim_date (
     date_key date primary key,
     year integer not null,
@@ -36,7 +44,7 @@ create table if not exists dw.dim_date (
 
 create index if not exists dim_date_month_ix on dw.dim_date (month_start);
 
--- Reference dimensions (type 1) ------------------------------------------------
+-- Reference dimensions (type 1)
 create table if not exists dw.dim_business_unit (
     business_unit text primary key,
     name text not null,
@@ -90,8 +98,7 @@ create table if not exists dw.dim_team (
     is_inferred boolean not null default false
 );
 
--- One row per (stage, status) class a lead can be in; probabilities come from
--- settings.stage_probabilities on every build.
+-- Probabilities from settings.stage_probabilities.
 create table if not exists dw.dim_stage (
     stage_code text primary key,
     stage text not null,
@@ -103,7 +110,7 @@ create table if not exists dw.dim_stage (
     is_open boolean not null
 );
 
--- SCD type 2: customer -----------------------------------------------------------
+-- SCD type 2: customer
 create table if not exists dw.dim_customer (
     customer_id text not null,
     valid_from date not null,
@@ -123,7 +130,7 @@ create table if not exists dw.dim_customer (
 create unique index if not exists dim_customer_current_ux on dw.dim_customer (customer_id)
 where valid_to is null;
 
--- SCD type 2: employee (role, team, direct manager) ------------------------------
+-- SCD type 2: employee (role, team, direct manager)
 create table if not exists dw.dim_employee (
     employee_id text not null,
     valid_from date not null,
@@ -146,8 +153,7 @@ where valid_to is null;
 create index if not exists dim_employee_manager_ix on dw.dim_employee (manager_id);
 create index if not exists dim_employee_team_ix on dw.dim_employee (team_id, valid_from);
 
--- Who is under whom, when: one row per (ancestor, descendant, depth) and
--- maximal validity range; depth 0 is the employee itself.
+-- Who is under whom, when (depth 0 = the employee).
 create table if not exists dw.dim_employee_org_closure (
     ancestor_id text not null,
     descendant_id text not null,
@@ -165,7 +171,7 @@ create index if not exists org_closure_up_ix on dw.dim_employee_org_closure (
     descendant_id, valid_from, valid_to
 ) include (ancestor_id, depth);
 
--- Lead state as validity ranges: one row per lead version ------------------------
+-- Lead state as validity ranges: one row per lead version
 create table if not exists dw.fct_lead_state (
     lead_id text not null,
     valid_from date not null,
@@ -194,7 +200,7 @@ create index if not exists lead_state_open_gx on dw.fct_lead_state using gist (
 ) where is_open;
 create index if not exists lead_state_owner_ix on dw.fct_lead_state (owner_id, valid_from);
 
--- Leads the gate kept out of a day's facts (copied from dq.lead_quarantine per build day).
+-- Leads the gate kept out of a day (from dq.lead_quarantine).
 create table if not exists dw.fct_lead_gate (
     business_date date not null references dw.dim_date (date_key),
     lead_id text not null,
@@ -232,7 +238,7 @@ create table if not exists dw.fct_bid (
     product_line_code text references dw.dim_product_line (product_line_code)
 );
 
--- Finance facts ------------------------------------------------------------------
+-- Finance facts
 create table if not exists dw.fct_order (
     order_id text primary key,
     order_date date not null references dw.dim_date (date_key),
@@ -294,7 +300,7 @@ create table if not exists dw.fct_receivable_month_end (
     primary key (month_end, invoice_id)
 );
 
--- Activity facts -----------------------------------------------------------------
+-- Activity facts
 create table if not exists dw.fct_visit (
     visit_id text primary key,
     visit_date date not null references dw.dim_date (date_key),
@@ -323,7 +329,7 @@ create table if not exists dw.fct_daily_report (
 
 create index if not exists fct_daily_report_date_ix on dw.fct_daily_report (report_date);
 
--- Targets and plans ----------------------------------------------------------------
+-- Targets and plans
 create table if not exists dw.fct_target (
     target_key bigint generated always as identity primary key,
     level text not null,
@@ -345,8 +351,7 @@ create table if not exists dw.fct_target (
 create index if not exists fct_target_person_ix on dw.fct_target (salesperson_id, month_start)
 where level = 'PERSON';
 
--- A monthly target spread over the ISO weeks of its month by working days;
--- the last week takes the rounding remainder, so weeks add up to the month.
+-- Monthly targets spread over ISO weeks by working days.
 create table if not exists dw.fct_target_week (
     target_key bigint not null references dw.fct_target (target_key) on delete cascade,
     week_start date not null references dw.dim_date (date_key),
@@ -368,7 +373,7 @@ create table if not exists dw.fct_monthly_plan (
     primary key (employee_id, plan_month, product_line_code, measure, stated_at)
 );
 
--- Reusable views and functions the reports call ------------------------------------
+-- Reusable views and functions the reports call
 
 -- Everyone under manager_id on as_of (including the manager, depth 0).
 create or replace function dw.org_scope(manager_id text, as_of date)

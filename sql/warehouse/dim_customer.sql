@@ -49,16 +49,25 @@ versions as (
     where c.prev_hash is null or c.prev_hash <> c.attr_hash
 ),
 
+-- ids named by rows loaded since the watermark, plus those already inferred
 referenced as (
     select l.customer_id from staging.lead as l
+    where l.loaded_at >= :since
     union
     select o.customer_id from staging.sales_order as o
+    where o.loaded_at >= :since
     union
     select i.customer_id from staging.invoice as i
+    where i.loaded_at >= :since
     union
     select co.customer_id from staging.collection as co
+    where co.loaded_at >= :since
     union
     select v.customer_id from staging.visit as v
+    where v.loaded_at >= :since
+    union
+    select d.customer_id from dw.dim_customer as d
+    where d.is_inferred
 ),
 
 inferred as (

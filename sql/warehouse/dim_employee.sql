@@ -112,29 +112,42 @@ merged as (
     group by n.employee_id, n.island_no
 ),
 
+-- ids named by rows loaded since the watermark, plus those already inferred
 referenced as (
     select l.owner_id as employee_id from staging.lead as l
+    where l.loaded_at >= :since
     union
     select h.owner_id from staging.lead_history as h
+    where h.loaded_at >= :since
     union
     select o.owner_id from staging.sales_order as o
+    where o.loaded_at >= :since
     union
     select i.owner_id from staging.invoice as i
+    where i.loaded_at >= :since
     union
     select c.owner_id from staging.collection as c
+    where c.loaded_at >= :since
     union
     select v.employee_id from staging.visit as v
+    where v.loaded_at >= :since
     union
     select d.employee_id from staging.daily_report as d
+    where d.loaded_at >= :since
     union
     select d.approved_by from staging.daily_report as d
+    where d.loaded_at >= :since
     union
     select p.employee_id from staging.monthly_plan as p
+    where p.loaded_at >= :since
     union
     select a.manager_id from staging.employee_assignment as a
     union
     select t.org_key from staging.target as t
-    where t.level = 'PERSON'
+    where t.level = 'PERSON' and t.loaded_at >= :since
+    union
+    select e.employee_id from dw.dim_employee as e
+    where e.is_inferred
 ),
 
 inferred as (

@@ -10,26 +10,37 @@ with known as (
     from staging.product_line as p
 ),
 
+-- codes named by rows loaded since the watermark, plus those already inferred
 referenced as (
     select
         l.product_line_code,
         l.business_unit
     from staging.lead as l
+    where l.loaded_at >= :since
     union
     select
         o.product_line_code,
         null as business_unit
     from staging.sales_order as o
+    where o.loaded_at >= :since
     union
     select
         m.product_line_code,
         null as business_unit
     from staging.monthly_plan as m
+    where m.loaded_at >= :since
     union
     select
         t.product_line_code,
         t.business_unit
     from staging.target as t
+    where t.loaded_at >= :since
+    union
+    select
+        p.product_line_code,
+        p.business_unit
+    from dw.dim_product_line as p
+    where p.is_inferred
 ),
 
 inferred as (

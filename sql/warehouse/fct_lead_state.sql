@@ -91,29 +91,37 @@ day_states as (
     where b.from_day < (b.changed_at at time zone :tz)::date
 ),
 
-hashed as (
+previous as (
     select
         d.*,
-        md5(jsonb_build_array(
-            d.stage, d.status, d.amount_cny, d.owner_id, d.expected_tender_date, d.expected_order_date,
-            d.expected_collection_date, d.expected_collection_cny
-        )::text) as state_hash
+        row_number() over w as day_no,
+        lag(d.stage) over w as prev_stage,
+        lag(d.status) over w as prev_status,
+        lag(d.amount_cny) over w as prev_amount_cny,
+        lag(d.owner_id) over w as prev_owner_id,
+        lag(d.expected_tender_date) over w as prev_expected_tender_date,
+        lag(d.expected_order_date) over w as prev_expected_order_date,
+        lag(d.expected_collection_date) over w as prev_expected_collection_date,
+        lag(d.expected_collection_cny) over w as prev_expected_collection_cny
     from day_states as d
-),
-
-changes as (
-    select
-        h.*,
-        lag(h.state_hash) over (partition by h.lead_id order by h.from_day) as prev_hash
-    from hashed as h
+    window w as (partition by d.lead_id order by d.from_day)
 ),
 
 versions as (
     select
-        c.*,
-        lead(c.from_day) over (partition by c.lead_id order by c.from_day) as next_day
-    from changes as c
-    where c.prev_hash is null or c.prev_hash <> c.state_hash
+        p.*,
+        lead(p.from_day) over (partition by p.lead_id order by p.from_day) as next_day
+    from previous as p
+    where
+        p.day_no = 1
+        or (
+            p.stage, p.status, p.amount_cny, p.owner_id, p.expected_tender_date, p.expected_order_date,
+            p.expected_collection_date, p.expected_collection_cny
+        )
+        is distinct from (
+            p.prev_stage, p.prev_status, p.prev_amount_cny, p.prev_owner_id, p.prev_expected_tender_date,
+            p.prev_expected_order_date, p.prev_expected_collection_date, p.prev_expected_collection_cny
+        )
 ),
 
 ranged as (

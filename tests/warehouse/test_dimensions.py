@@ -159,6 +159,19 @@ def test_unknown_owner_gets_inferred_employee(wh):
         engine, "select is_active, is_inferred from dw.dim_employee where employee_id = 'NEW1'"
     ) == [(False, True)]
 
+    # An incremental build that reads no staging row again keeps the inferred member.
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "update dw.build_watermark set loaded_through = loaded_through + interval '1 day'"
+            )
+        )
+    summary = build_day(wh, WORLD_DATE)
+    assert summary["steps"]["fct_order"]["rows"] == 0
+    assert _rows(
+        engine, "select is_active, is_inferred from dw.dim_employee where employee_id = 'NEW1'"
+    ) == [(False, True)]
+
 
 def test_org_scope_point_in_time(wh):
     from review_pipeline.warehouse.build import build_day
