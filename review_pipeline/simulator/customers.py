@@ -149,9 +149,11 @@ def build_customers(
                 chosen.append(pick)
         cust.lines = tuple(sorted(chosen, key=lines.index))
         cust.position_pick = {"INFO": rng.random(), "SOFT": rng.random()}
-        _changes(cust, rng, start, horizon, prov.cities)
-        if named and rng.random() < rate:
-            _inject_lq08(cust, rng, start, horizon)
+        # Separate streams: how many changes fall before the horizon must not shift later draws.
+        _changes(cust, stream(seed, "customer-changes", idx), start, horizon, prov.cities)
+        defects = stream(seed, "customer-lq08", idx)
+        if named and defects.random() < rate:
+            _inject_lq08(cust, defects, start, horizon)
         out.append(cust)
     return out
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -104,8 +105,6 @@ def _connect(settings: Settings) -> psycopg.Connection[Any]:
 
 def _workers() -> int:
     """Processes for the initial lead generation (``REVIEW_SIM_WORKERS``, default: CPUs, at most 2)."""
-    import os
-
     configured = os.environ.get("REVIEW_SIM_WORKERS")
     if configured:
         return max(1, int(configured))
@@ -326,7 +325,8 @@ class _Run:
             all_slots = [s for s in all_slots if s[2] in due]
             self._delete_slots([s[2] for s in all_slots])
         workers = _workers()
-        if self.old is None and workers > 1 and len(all_slots) >= 2000:
+        threshold = 0 if os.environ.get("REVIEW_SIM_WORKERS") else 2000  # small worlds: one process
+        if self.old is None and workers > 1 and len(all_slots) >= threshold:
             self._slots_parallel(all_slots, workers)
         else:
             self._slot_range(all_slots, None)
