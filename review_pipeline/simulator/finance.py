@@ -311,6 +311,15 @@ def _normalise_zip(data: bytes) -> bytes:
                         r"(<dcterms:modified[^>]*>)[^<]*(<)", rf"\g<1>{created.group(1)}\g<2>", text
                     )
                 data = text.encode("utf-8")
+            elif info.filename.startswith("xl/worksheets/"):
+                # openpyxl writes numbers with "%.16g" (77511.10000000001): write the cents exactly.
+                data = re.sub(
+                    rb"<v>(-?\d+\.\d{3,})</v>",
+                    lambda m: (
+                        b"<v>" + str(Decimal(m.group(1).decode()).quantize(CENT)).encode() + b"</v>"
+                    ),
+                    data,
+                )
             zout.writestr(member, data)
     return out.getvalue()
 
