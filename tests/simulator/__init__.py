@@ -1,0 +1,3 @@
+"""Tests of the source simulator."""
+
+from __future__ import annotations
