@@ -39,6 +39,17 @@ from review_pipeline.settings import Settings
 log = logging.getLogger(__name__)
 
 STEP = "check"
+STAGING_READ = [
+    "lead",
+    "lead_history",
+    "customer",
+    "employee",
+    "employee_assignment",
+    "team",
+    "visit",
+    "daily_report",
+    "sales_order",
+]
 CALENDAR_MARGIN_DAYS = 60
 
 
@@ -181,6 +192,7 @@ def _record_validation(
         "findings_by_rule": stats["findings_by_rule"],
         "lead_days": stats["lead_days"],
         "gx_sql_mismatches": stats["gx_sql_mismatches"],
+        "seconds": stats["seconds"],
         "expectations": [
             {
                 "suite": o.suite,
@@ -220,6 +232,25 @@ def _record_validation(
     )
 
 
+def refresh_statistics(engine: Engine) -> list[str]:
+    """ANALYZE the staging tables whose statistics are missing or stale; returns their names."""
+    from review_pipeline.db import read_sql
+
+    with engine.connect() as conn:
+        stale = [
+            str(name)
+            for name in conn.execute(
+                sa.text(read_sql("quality/stale_statistics.sql")), {"tables": STAGING_READ}
+            ).scalars()
+        ]
+        for name in stale:
+            if name.split(".", 1)[1] not in STAGING_READ:  # never interpolate anything else
+                continue
+            conn.execute(sa.text(f"analyze {name}"))
+        conn.commit()
+    return stale
+
+
 def _no_jit(conn: Connection) -> None:
     # The rule queries are many and short; JIT compilation (triggered by the
     # planner's estimates on freshly filled working tables) costs more than it saves.
@@ -253,24 +284,32 @@ def check_window(
         conn.execute(sa.text("analyze dq.check_window"))
         conn.execute(sa.text("analyze dq.lead_day"))
         conn.commit()
+    prepared = time.monotonic()
     url = gx_url(settings)
     outcome = validate(
         settings.home, url, suites, f"check-{run_id}-{start.isoformat()}", data_docs=q.data_docs
     )
+    validated = time.monotonic()
     with engine.begin() as conn:
         _no_jit(conn)
         stats = _write_results(conn, suites, outcome, params)
+        stats["seconds"] = {
+            "prepare": round(prepared - started, 2),
+            "validate": round(validated - prepared, 2),
+            "write": round(time.monotonic() - validated, 2),
+        }
         _record_validation(conn, params, started, outcome, stats)
     if stats["gx_sql_mismatches"]:
         log.warning("GX and SQL disagree on %s", stats["gx_sql_mismatches"])
     log.info(
-        "checked %s..%s: %s lead-days, %s findings, %s quarantined (%.1f s)",
+        "checked %s..%s: %s lead-days, %s findings, %s quarantined (%.1f s: %s)",
         start,
         end,
         stats["lead_days"],
         stats["findings"],
         stats["quarantined"],
         time.monotonic() - started,
+        stats["seconds"],
     )
     return {**stats, "gx_success": outcome.success, "data_docs": outcome.data_docs}
 
@@ -302,6 +341,9 @@ def run_checks(settings: Settings, start: date, end: date | None = None) -> dict
                         start - timedelta(days=CALENDAR_MARGIN_DAYS),
                         end + timedelta(days=CALENDAR_MARGIN_DAYS),
                     )
+                analyzed = refresh_statistics(engine)
+                if analyzed:
+                    log.info("analyzed %s (statistics were missing or stale)", ", ".join(analyzed))
                 for chunk_start, chunk_end in chunks(start, end, q.chunk_days):
                     part = check_window(
                         engine, settings, q, suites, step.run_id, chunk_start, chunk_end

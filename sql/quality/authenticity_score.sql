@@ -46,19 +46,31 @@ per_lead as (
     group by ld.business_date, ld.lead_id, ld.owner_id
 ),
 
-with_org as (
+per_owner as (
     select
-        p.*,
+        p.business_date,
+        p.owner_id,
+        count(*) as open_leads,
+        sum(p.errors) as errors,
+        sum(p.warns) as warns
+    from per_lead as p
+    group by p.business_date, p.owner_id
+),
+
+with_org as (
+    -- one org lookup per owner and day, not per lead
+    select
+        po.*,
         a.team_id,
         tm.region_code
-    from per_lead as p
+    from per_owner as po
     left join lateral (
         select ea.team_id
         from staging.employee_assignment as ea
         where
-            ea.employee_id = p.owner_id
-            and ea.valid_from <= p.business_date
-            and (ea.valid_to is null or ea.valid_to > p.business_date)
+            ea.employee_id = po.owner_id
+            and ea.valid_from <= po.business_date
+            and (ea.valid_to is null or ea.valid_to > po.business_date)
         order by ea.valid_from desc
         limit 1
     ) as a on true
@@ -74,7 +86,7 @@ rolled as (
             else 'REGION'
         end as scope_type,
         coalesce(w.owner_id, w.team_id, w.region_code) as scope_id,
-        count(*) as open_leads,
+        sum(w.open_leads) as open_leads,
         sum(w.errors) as error_findings,
         sum(w.warns) as warn_findings
     from with_org as w
