@@ -120,6 +120,11 @@ def test_target_decomposition_names_the_owner_of_the_parent(world, dq_settings):
     world.target("PERSON", "E1", "300", month=4)
     world.target("PERSON", "E2", "300", month=4)  # 600 vs 650: 7.7 % off
     world.target("COMPANY", "", "1000", month=4)
+    # a person's year: 12 months of 100 vs a year row of 1250 (4 % off); the
+    # company's year row above is not compared while its months are incomplete
+    for month in range(1, 13):
+        world.target("PERSON", "E2", "100", month=month, measure="COLLECTION")
+    world.target("PERSON", "E2", "1250", month=None, measure="COLLECTION")
     with world.engine.connect() as conn:
         gates = {g.gate: g for g in evaluate_gates(conn, dq_settings, DAY, QualitySettings())}
     target = gates["target_decomposition"]
@@ -128,10 +133,9 @@ def test_target_decomposition_names_the_owner_of_the_parent(world, dq_settings):
         (m["kind"], m["level"], m["org_key"], m["month"], m["owner_id"])
         for m in target.details["mismatches"]
     }
-    # April: T1 (650) vs E1 + E2 (600) -> the team manager M1; the company's year row
-    # (1000) vs March + April (2000), no BU manager known. April has no region rows,
-    # so the April company row has no children to compare with.
-    assert found == {("level", "TEAM", "T1", 4, "M1"), ("month", "COMPANY", "", None, None)}
+    # April: T1 (650) vs E1 + E2 (600) -> the team manager M1. April has no region
+    # rows, so the April company row has no children to compare with.
+    assert found == {("level", "TEAM", "T1", 4, "M1"), ("month", "PERSON", "E2", None, "E2")}
 
 
 # ----------------------------------------------------------------------- units

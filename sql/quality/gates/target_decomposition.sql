@@ -2,7 +2,7 @@
 -- children differ from it by more than :tolerance (relative to the parent):
 --   split     the person-month (or any node's) explicit total vs its split by
 --             product line and/or account tier,
---   month     a year row vs the sum of its month rows,
+--   month     a year row vs the sum of its 12 month rows (once all exist),
 --   level     COMPANY vs its REGIONs, REGION vs its TEAMs, TEAM vs its PERSONs
 --             (a person's team as of the 1st of the month), per month.
 -- Each row names the owner of the parent target (the person, the team or
@@ -86,6 +86,8 @@ month_checks as (
             and mo.month is not null
     where yr.month is null
     group by yr.level, yr.org_key, yr.month, yr.business_unit, yr.measure, yr.node_cny
+    -- month targets appear as months begin: a year adds up once all 12 exist
+    having count(*) = 12
 ),
 
 child_parent as (
@@ -105,9 +107,18 @@ child_parent as (
             where
                 ea.employee_id = n.org_key
                 and ea.team_id is not null
-                and ea.valid_from < make_date(:target_year, n.month, 1) + interval '1 month'
-                and (ea.valid_to is null or ea.valid_to > make_date(:target_year, n.month, 1))
-            order by (ea.valid_from <= make_date(:target_year, n.month, 1)) desc, ea.valid_from desc
+            -- the assignment on the 1st of the month; else one overlapping the month;
+            -- else (targets handed to a successor hired later) the nearest one
+            order by
+                (
+                    ea.valid_from <= make_date(:target_year, n.month, 1)
+                    and (ea.valid_to is null or ea.valid_to > make_date(:target_year, n.month, 1))
+                ) desc,
+                (
+                    ea.valid_from < make_date(:target_year, n.month, 1) + interval '1 month'
+                    and (ea.valid_to is null or ea.valid_to > make_date(:target_year, n.month, 1))
+                ) desc,
+                abs(ea.valid_from - make_date(:target_year, n.month, 1)) asc
             limit 1
         ) as a
     where n.level = 'PERSON' and n.month is not null
