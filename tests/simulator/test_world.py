@@ -307,3 +307,12 @@ def test_cli_refuses_a_span_past_the_calendar(
         main(["generate", "--profile", "tiny", "--end", "2027-01-15", "--days", "30"])
     assert exc.value.code == 2
     assert "allow-unknown-calendar" in capsys.readouterr().err.replace("\n", "")
+
+
+def test_cli_continue_needs_a_world(db_settings: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from review_pipeline.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["generate", "--continue", "--days", "1"])
+    assert exc.value.code == 2
+    assert "no simulated world" in capsys.readouterr().err.replace("\n", " ")
