@@ -28,10 +28,10 @@ with leads as (
     left join staging.product_line as p on l.product_line_code = p.product_line_code
 ),
 
-history as (
-    select distinct on (h.lead_id, (h.changed_at at time zone :tz)::date)
+ordered as (
+    select
         h.lead_id,
-        (h.changed_at at time zone :tz)::date as from_day,
+        (h.changed_at at time zone :tz)::date as change_day,
         h.changed_at,
         h.stage,
         h.status,
@@ -40,10 +40,49 @@ history as (
         h.expected_tender_date,
         h.expected_order_date,
         h.expected_collection_date,
-        h.expected_collection_cny
+        h.expected_collection_cny,
+        row_number() over w as row_no,
+        lead((h.changed_at at time zone :tz)::date) over w as next_change_day
     from staging.lead_history as h
     inner join tmp_changed_leads as c on h.lead_id = c.lead_id
-    order by h.lead_id asc, (h.changed_at at time zone :tz)::date asc, h.changed_at desc, h.seq desc
+    window w as (partition by h.lead_id order by h.changed_at, h.seq)
+),
+
+-- the last change of each day, in one ordered pass over the history
+history as (
+    select
+        o.lead_id,
+        o.change_day as from_day,
+        o.changed_at,
+        o.stage,
+        o.status,
+        o.amount_cny,
+        o.owner_id,
+        o.expected_tender_date,
+        o.expected_order_date,
+        o.expected_collection_date,
+        o.expected_collection_cny
+    from ordered as o
+    where o.next_change_day is null or o.next_change_day > o.change_day
+),
+
+-- from the creation day to the first change day: as the first change says
+before_first_change as (
+    select
+        o.lead_id,
+        l.created_on as from_day,
+        o.changed_at,
+        o.stage,
+        o.status,
+        o.amount_cny,
+        o.owner_id,
+        o.expected_tender_date,
+        o.expected_order_date,
+        o.expected_collection_date,
+        o.expected_collection_cny
+    from ordered as o
+    inner join leads as l on o.lead_id = l.lead_id
+    where o.row_no = 1 and l.created_on < o.change_day
 ),
 
 without_history as (
@@ -64,31 +103,12 @@ without_history as (
     where not exists (select 1 from staging.lead_history as h where h.lead_id = l.lead_id)
 ),
 
-before_first_change as (
-    select distinct on (h.lead_id)
-        h.lead_id,
-        l.created_on as from_day,
-        h.changed_at,
-        h.stage,
-        h.status,
-        h.amount_cny,
-        h.owner_id,
-        h.expected_tender_date,
-        h.expected_order_date,
-        h.expected_collection_date,
-        h.expected_collection_cny
-    from staging.lead_history as h
-    inner join leads as l on h.lead_id = l.lead_id
-    order by h.lead_id asc, h.changed_at asc, h.seq asc
-),
-
 day_states as (
     select * from history
     union all
     select * from without_history
     union all
-    select b.* from before_first_change as b
-    where b.from_day < (b.changed_at at time zone :tz)::date
+    select * from before_first_change
 ),
 
 previous as (
