@@ -24,6 +24,8 @@ class QualitySettings(BaseSettings):
     chunk_days: int = 62
     # rebuild GX Data Docs after every validation (seconds; off only in tests)
     data_docs: bool = True
+    # stored GX validation runs kept per suite under REVIEW_HOME/gx (older ones are pruned)
+    gx_keep_runs: int = 120
 
     # gate: source freshness
     freshness_entities: tuple[str, ...] = ("lead",)

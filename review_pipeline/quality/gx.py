@@ -88,6 +88,27 @@ def get_context(home: Path) -> Any:
     return context
 
 
+def prune_results(home: Path, keep: int) -> int:
+    """Keep the newest ``keep`` stored validation runs per suite (Data Docs index them all,
+    so an unbounded store makes every rebuild slower). Returns how many runs were removed."""
+    import shutil
+
+    removed = 0
+    root = home / "gx" / "uncommitted" / "validations"
+    if not root.is_dir():
+        return 0
+    for suite_dir in root.iterdir():
+        if not suite_dir.is_dir():
+            continue
+        runs = sorted(
+            (d for d in suite_dir.iterdir() if d.is_dir()), key=lambda d: d.stat().st_mtime
+        )
+        for old in runs[: max(0, len(runs) - keep)]:
+            shutil.rmtree(old, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 def _exception_message(info: Any) -> str | None:
     """The first raised exception's message in GX's exception_info (flat or per metric)."""
     if not isinstance(info, dict):

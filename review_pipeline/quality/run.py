@@ -32,7 +32,7 @@ from review_pipeline.errors import UserError
 from review_pipeline.ops import record_step
 from review_pipeline.quality.calendar import fill_working_days
 from review_pipeline.quality.config import QualitySettings, load_quality_settings
-from review_pipeline.quality.gx import NativeHits, ValidationOutcome, validate
+from review_pipeline.quality.gx import NativeHits, ValidationOutcome, prune_results, validate
 from review_pipeline.quality.suites import Suite, load_suites, rule_sql, run_quality_sql
 from review_pipeline.settings import Settings
 
@@ -285,6 +285,7 @@ def check_window(
         conn.execute(sa.text("analyze dq.lead_day"))
         conn.commit()
     prepared = time.monotonic()
+    prune_results(settings.home, q.gx_keep_runs)
     url = gx_url(settings)
     outcome = validate(
         settings.home, url, suites, f"check-{run_id}-{start.isoformat()}", data_docs=q.data_docs

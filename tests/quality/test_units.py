@@ -94,3 +94,18 @@ def test_every_rule_has_an_expectation_and_queries_use_the_batch():
             if exp.sql_file:
                 text = gx_query(suite, exp)
                 assert "{batch}" in text and suite.table not in text
+
+
+def test_prune_keeps_the_newest_validation_runs(tmp_path):
+    import os
+
+    from review_pipeline.quality.gx import prune_results
+
+    suite = tmp_path / "gx" / "uncommitted" / "validations" / "lead_rules"
+    for i in range(5):
+        run = suite / f"check-{i}" / "20261127T000000Z"
+        run.mkdir(parents=True)
+        (run / "x.json").write_text("{}")
+        os.utime(suite / f"check-{i}", (1_000_000 + i, 1_000_000 + i))
+    assert prune_results(tmp_path, 2) == 3
+    assert sorted(p.name for p in suite.iterdir()) == ["check-3", "check-4"]
