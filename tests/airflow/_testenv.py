@@ -77,3 +77,20 @@ def airflow_conn_json(url: str) -> str:
         "schema": parsed.database,
     }
     return json.dumps({k: v for k, v in conn.items() if v not in (None, "")})
+
+
+def warehouse_env(url: str) -> dict[str, str]:
+    """Environment that gives Airflow tasks the warehouse at ``url``.
+
+    Through the ``review_warehouse`` Airflow connection, as in production, for a
+    TCP host. A socket directory (the embedded server's fallback) goes through
+    ``REVIEW_WAREHOUSE_URL`` instead: ``review_pipeline.airflow_conn`` renders a
+    socket-host connection as ``postgresql://user@/socket/dir/db``, which
+    SQLAlchemy reads back wrongly (reported; remove this branch once fixed).
+    """
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.query.get("host") or not parsed.host:
+        return {"REVIEW_WAREHOUSE_URL": url}
+    return {"AIRFLOW_CONN_REVIEW_WAREHOUSE": airflow_conn_json(url)}

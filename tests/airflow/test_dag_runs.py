@@ -38,12 +38,14 @@ def warehouse_url(make_database) -> str:
 
 @pytest.fixture
 def warehouse_conn(warehouse_url, review_home, monkeypatch):
-    """The warehouse, reachable from the tasks only through the Airflow connection."""
+    """The warehouse, reachable from the tasks through the Airflow connection (see warehouse_env)."""
     import rp_stand_in_stages
+    from _testenv import warehouse_env
 
     from review_pipeline.db import normalise_url
 
-    monkeypatch.setenv("AIRFLOW_CONN_REVIEW_WAREHOUSE", warehouse_url)
+    for key, value in warehouse_env(warehouse_url).items():
+        monkeypatch.setenv(key, value)
     monkeypatch.setenv("REVIEW_STAGES", rp_stand_in_stages.stages_env())
     engine = sa.create_engine(normalise_url(warehouse_url), poolclass=sa.pool.NullPool)
     yield engine
@@ -56,7 +58,11 @@ def _dag(dag_id: str, folder: Path = REPO / "dags"):
     path = folder / f"{dag_id}.py"
     bag = DagBag(dag_folder=str(path))
     assert bag.import_errors == {}
-    return bag.dags[dag_id]
+    dag = bag.dags[dag_id]
+    # Fail fast: a failing task would otherwise sit out the 5-minute retry delay.
+    for task in dag.tasks:
+        task.retries = 0
+    return dag
 
 
 def _states(run_id: str, dag_id: str) -> dict[str, str]:

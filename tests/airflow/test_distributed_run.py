@@ -31,7 +31,7 @@ import httpx
 import pytest
 import rp_stand_in_stages
 import sqlalchemy as sa
-from _testenv import airflow_conn_json
+from _testenv import warehouse_env
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, pytest.mark.integration]
 
@@ -195,7 +195,7 @@ def _airflow_env(home: Path, metadata_url: str, warehouse_url: str, port: int, q
             # only the run this test triggers: unpausing must not add the cron's latest run
             "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-            "AIRFLOW_CONN_REVIEW_WAREHOUSE": airflow_conn_json(warehouse_url),
+            **warehouse_env(warehouse_url),
             # stand-in stages (see rp_stand_in_stages.py), importable by the worker
             "REVIEW_STAGES": rp_stand_in_stages.stages_env(),
             "PYTHONPATH": os.pathsep.join(
