@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import secrets
 import shutil
 import sys
 import tempfile
@@ -45,6 +46,8 @@ def configure() -> Path:
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            # 64 bytes and more: the HS512 tokens of the auth manager warn below that
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(64),
         }
     )
     # Connections and variables of the developer's shell must not leak into the tests.
