@@ -84,8 +84,18 @@ def get_context(home: Path) -> Any:
     # progress bars go to stderr even without a TTY and TQDM_DISABLE does not stop them
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     context.variables.save()
+    _quiet_gx_loggers()
     _CONTEXTS[root] = context
     return context
+
+
+def _quiet_gx_loggers() -> None:
+    # some GX modules log at INFO under their file path, outside the package's logger tree
+    if log.isEnabledFor(logging.DEBUG):
+        return
+    for name in list(logging.root.manager.loggerDict):
+        if "great_expectations" in name:
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def prune_results(home: Path, keep: int) -> int:
