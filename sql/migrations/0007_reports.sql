@@ -155,9 +155,31 @@ as $$
         where s.is_open or s.valid_from >= lead_check_on.as_of - 35
     ),
 
-    earlier as (
-        select s.lead_id, s.expected_tender_date, s.expected_order_date, s.expected_collection_date
-        from dw.lead_any_state_on(lead_check_on.as_of - lead_check_on.yellow_date_moved_days) as s
+    versions as (
+        select
+            s.lead_id,
+            s.valid_from,
+            s.expected_tender_date,
+            s.expected_order_date,
+            s.expected_collection_date,
+            lag(s.expected_tender_date) over w as prev_tender,
+            lag(s.expected_order_date) over w as prev_order,
+            lag(s.expected_collection_date) over w as prev_collection
+        from dw.fct_lead_state as s
+        where s.valid_from <= lead_check_on.as_of and s.lead_id in (select l.lead_id from leads as l)
+        window w as (partition by s.lead_id order by s.valid_from)
+    ),
+
+    -- a version that began in the last N days with a later expected date than the one before
+    moved as (
+        select
+            v.lead_id,
+            coalesce(bool_or(v.expected_tender_date > v.prev_tender), false) as tender_moved,
+            coalesce(bool_or(v.expected_order_date > v.prev_order), false) as order_moved,
+            coalesce(bool_or(v.expected_collection_date > v.prev_collection), false) as collection_moved
+        from versions as v
+        where v.valid_from > lead_check_on.as_of - lead_check_on.yellow_date_moved_days
+        group by v.lead_id
     ),
 
     visits as (
@@ -208,12 +230,12 @@ as $$
             l.expected_tender_date,
             l.expected_order_date,
             l.expected_collection_date,
-            e.expected_tender_date as tender_before,
-            e.expected_order_date as order_before,
-            e.expected_collection_date as collection_before
+            coalesce(mv.tender_moved, false) as tender_moved,
+            coalesce(mv.order_moved, false) as order_moved,
+            coalesce(mv.collection_moved, false) as collection_moved
         from leads as l
         left join dw.dim_stage as st on l.stage_code = st.stage_code
-        left join earlier as e on l.lead_id = e.lead_id
+        left join moved as mv on l.lead_id = mv.lead_id
         left join visits as v on l.lead_id = v.lead_id
         left join stage_changes as c on l.lead_id = c.lead_id
         left join collected as k on l.lead_id = k.lead_id
@@ -245,13 +267,13 @@ as $$
                 case when not c.tender_done and c.expected_tender_date < lead_check_on.as_of then 'EVENT_OVERDUE' end
             ], null) || c.red_common as tender_red,
             array_remove(array[
-                case when c.expected_tender_date > c.tender_before then 'DATE_MOVED_LATER' end
+                case when c.tender_moved then 'DATE_MOVED_LATER' end
             ], null) || c.yellow_common as tender_yellow,
             array_remove(array[
                 case when not c.order_done and c.expected_order_date < lead_check_on.as_of then 'EVENT_OVERDUE' end
             ], null) || c.red_common as order_red,
             array_remove(array[
-                case when c.expected_order_date > c.order_before then 'DATE_MOVED_LATER' end
+                case when c.order_moved then 'DATE_MOVED_LATER' end
             ], null) || c.yellow_common as order_yellow,
             array_remove(array[
                 case
@@ -260,7 +282,7 @@ as $$
                 end
             ], null) || c.red_common as collection_red,
             array_remove(array[
-                case when c.expected_collection_date > c.collection_before then 'DATE_MOVED_LATER' end
+                case when c.collection_moved then 'DATE_MOVED_LATER' end
             ], null) || c.yellow_common as collection_yellow
         from common as c
     )

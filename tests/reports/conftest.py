@@ -49,6 +49,14 @@ def rs(review_home: Path, rpt_url: str) -> Any:
     from review_pipeline.settings import load_settings
 
     settings = load_settings(warehouse_url=rpt_url, crm_url=rpt_url, lock_timeout_seconds=2)
+    reset_all(settings)
+    return settings
+
+
+def reset_all(settings: Any) -> None:
+    """Empty staging, dq, dw (but the calendar) and the marts."""
+    from review_pipeline.db import warehouse_engine
+
     engine = warehouse_engine(settings)
     reset_warehouse(engine)
     with engine.begin() as conn:
@@ -60,7 +68,6 @@ def rs(review_home: Path, rpt_url: str) -> Any:
         ).scalars()
         for table in tables:
             conn.execute(sa.text(f"delete from {table}"))
-    return settings
 
 
 def engine_of(settings: Any) -> sa.Engine:
