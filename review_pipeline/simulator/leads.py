@@ -470,20 +470,28 @@ class LeadBuilder:
         return leave is not None and leave < day
 
     def _lq13(self) -> None:
+        """A client with a wrong clock saves the lead's closing change (updated_at impossible).
+
+        Only the final change is hit, so the bad value stays (nothing rewrites
+        updated_at later) and any later snapshot shows it; the history keeps
+        the true changed_at.
+        """
         r = self.r
-        for i, ev in enumerate(self.events[1:], start=1):
-            if ev.late or ev.day < self.ctx.start or r.random() >= self.rates["LQ13"]:
-                continue
-            if i + 1 < len(self.events) and self.events[i + 1].visible <= ev.visible:
-                continue
-            created = self.events[0].ts
-            if r.random() < 0.7:
-                ev.bad_updated_at = created - timedelta(hours=ri(r, 2, 72))
-                detail = "updated_at before created_at"
-            else:
-                ev.bad_updated_at = ev.ts + timedelta(days=365)
-                detail = "updated_at in the future"
-            self.truth("LQ13", ev.visible, detail)
+        last = self.events[-1]
+        closing = last.kind == STATUS and last.changes.get("status_name") in (
+            ref.ST_ORDERED, ref.ST_LOST, ref.ST_CANCELLED,
+        )  # fmt: skip
+        if len(self.events) < 2 or not closing or last.day < self.ctx.start:
+            return
+        if r.random() >= min(1.0, 4 * self.rates["LQ13"]):
+            return
+        if r.random() < 0.7:
+            last.bad_updated_at = self.events[0].ts - timedelta(hours=ri(r, 2, 72))
+            detail = "updated_at before created_at"
+        else:
+            last.bad_updated_at = last.ts + timedelta(days=3653)  # a mistyped year
+            detail = "updated_at in the future"
+        self.truth("LQ13", last.visible, detail)
 
     # ---------------------------------------------------------------- visits
     def _intervals(self) -> list[tuple[date, date]]:

@@ -39,7 +39,7 @@ DEFAULT_RATES: dict[str, float] = {
     "LQ10": 0.03,  # per ordered lead
     "LQ11": 0.004,  # per lead: back-filled, created at S4/S5
     "LQ12": 0.10,  # per open lead of a leaver: handed over late
-    "LQ13": 0.002,  # per change: impossible updated_at
+    "LQ13": 0.002,  # x4 per lead closing after the start: impossible updated_at on the close
     "DR01": 0.04,  # per expected daily report: missing or late
     "DR02": 0.04,  # per submitted report: approved late or never
     "FILE": 0.004,  # per finance file row: malformed
