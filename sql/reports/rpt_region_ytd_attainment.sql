@@ -1,6 +1,7 @@
 -- R1 Region YTD attainment: 1 January to the review date; the YTD target is
 -- the monthly targets of January through the review month; "same period last
 -- year" is 1 January to the same day a year earlier (29 Feb -> 28 Feb).
+-- Every salesperson active on the review date has a row, even without figures.
 delete from mart.rpt_region_ytd_attainment where review_date = :review_date;
 
 insert into mart.rpt_region_ytd_attainment (
@@ -49,18 +50,37 @@ collections as (
         or c.collection_date between :ly_year_start and :ly_date
 ),
 
+roster as (
+    select e.business_unit, e.region_code, e.team_id, e.employee_id as owner_id
+    from dw.employee_on(cast(:review_date as date)) as e
+    where e.is_active and e.role = 'SALESPERSON'
+),
+
 measures as (
+    select
+        r.business_unit,
+        r.region_code,
+        r.team_id,
+        r.owner_id,
+        null::numeric as order_target,
+        null::numeric as order_actual,
+        null::numeric as order_ly,
+        null::numeric as collection_target,
+        null::numeric as collection_actual,
+        null::numeric as collection_ly
+    from roster as r
+    union all
     select
         t.business_unit,
         t.region_code,
         t.team_id,
         t.owner_id,
         t.order_target,
-        null::numeric as order_actual,
-        null::numeric as order_ly,
+        null as order_actual,
+        null as order_ly,
         t.collection_target,
-        null::numeric as collection_actual,
-        null::numeric as collection_ly
+        null as collection_actual,
+        null as collection_ly
     from targets as t
     union all
     select

@@ -3,7 +3,8 @@
 -- actuals, open pipeline on the review date, plan accuracy so far this month
 -- (plan = first statements for the month, actual = month-to-date), the
 -- authenticity score on the review date (max(0, 1 - W / L) over the scope's
--- open leads) and daily-report compliance from the 1st of the month.
+-- open leads) and daily-report compliance from the 1st of the month. Every
+-- salesperson active on the review date has a row, even without figures.
 delete from mart.rpt_team_month_attainment where review_date = :review_date;
 
 insert into mart.rpt_team_month_attainment (
@@ -17,11 +18,34 @@ insert into mart.rpt_team_month_attainment (
     time_progress_ratio
 )
 with staff as (
-    select e.employee_id, e.business_unit, e.region_code, e.team_id
+    select e.employee_id, e.business_unit, e.region_code, e.team_id, e.is_active, e.role
     from dw.employee_on(cast(:review_date as date)) as e
 ),
 
 measures as (
+    select
+        st.business_unit,
+        st.region_code,
+        st.team_id,
+        st.employee_id as owner_id,
+        null::numeric as order_target,
+        null::numeric as order_actual,
+        null::numeric as collection_target,
+        null::numeric as collection_actual,
+        null::integer as open_leads,
+        null::numeric as pipeline,
+        null::numeric as weighted,
+        null::numeric as order_plan,
+        null::numeric as collection_plan,
+        null::integer as scored_leads,
+        null::numeric as weight,
+        null::integer as reports_required,
+        null::integer as reports_on_time,
+        null::integer as approvals_due,
+        null::integer as approvals_on_time
+    from staff as st
+    where st.is_active and st.role = 'SALESPERSON'
+    union all
     select
         t.business_unit,
         t.region_code,

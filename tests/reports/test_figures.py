@@ -347,3 +347,107 @@ def test_scope_none_object_is_denied(built):
 
     assert report_rows(built, "region-ytd", D, scope=Scope("team", None)) == []
     assert report_rows(built, "region-ytd", D, scope=Scope("planet", "X")) == []
+
+
+# --------------------------------------------------------------------------- invariants
+LEVEL_REPORTS = {
+    "region-ytd": ("business_unit",),
+    "region-month": ("business_unit",),
+    "product-month": ("business_unit", "product_line_code"),
+    "team-month": ("business_unit",),
+    "reservoir": ("business_unit", "product_line_code", "target_month"),
+    "receivable-aging": ("business_unit",),
+    "plan-accuracy": ("business_unit", "measure", "product_line_code"),
+    "scorecard": ("business_unit",),
+}
+COUNTS = {
+    "open_leads",
+    "invoices",
+    "bid_win_s4_leads",
+    "reports_required",
+    "reports_on_time",
+    "approvals_due",
+    "approvals_on_time",
+    "error_findings",
+    "warn_findings",
+    "scored_open_leads",
+    "finding_weight",
+}
+
+
+def _additive(row: dict[str, Any]) -> list[str]:
+    return [c for c in row if c.endswith("_cny") or c in COUNTS]
+
+
+@pytest.mark.parametrize("report", sorted(LEVEL_REPORTS))
+def test_levels_add_up_to_the_company(built, report):
+    found = rows(built, report)
+    assert found, report
+    dims = LEVEL_REPORTS[report]
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for x in found:
+        groups.setdefault(tuple(x[d] for d in dims), []).append(x)
+    for key, members in groups.items():
+        company = one(members, level="COMPANY")
+        for level in ("REGION", "TEAM", "PERSON"):
+            part = [m for m in members if m["level"] == level]
+            for column in _additive(company):
+                total = sum((m[column] or 0) for m in part)
+                assert total == (company[column] or 0), (report, key, level, column)
+
+
+def test_ratios_follow_their_formulas(built):
+    q = Decimal("0.0001")
+    checked = 0
+    for report, pairs in {
+        "region-ytd": [("order", "order_actual_cny"), ("collection", "collection_actual_cny")],
+        "region-month": [("order", "order_actual_mtd_cny"), ("collection", "collection_actual_mtd_cny")],
+        "product-month": [("order", "order_actual_mtd_cny"), ("collection", "collection_actual_mtd_cny")],
+        "team-month": [("order", "order_actual_mtd_cny"), ("collection", "collection_actual_mtd_cny")],
+    }.items():
+        for x in rows(built, report):
+            for measure, actual in pairs:
+                target = x[f"{measure}_target_cny"]
+                ratio = x[f"{measure}_attainment_ratio"]
+                if not target:
+                    # never 0 % and never infinite without a target
+                    assert ratio is None and x[f"{measure}_attainment_note"] == "no target"
+                    continue
+                assert ratio == (x[actual] / target).quantize(q), (report, x)
+                checked += 1
+    for x in rows(built, "reservoir"):
+        if x["order_target_cny"]:
+            assert x["coverage_ratio"] == (x["weighted_pipeline_cny"] / x["order_target_cny"]).quantize(q)
+            checked += 1
+        else:
+            assert x["coverage_ratio"] is None
+    for x in rows(built, "plan-accuracy"):
+        if x["plan_cny"] > 0:
+            expected = max(Decimal(0), 1 - abs(x["actual_cny"] - x["plan_cny"]) / x["plan_cny"])
+            assert x["accuracy_ratio"] == expected.quantize(q)
+            checked += 1
+        else:
+            assert x["accuracy_ratio"] is None
+    assert checked > 40
+
+
+def _keys(found: list[dict[str, Any]]) -> set[str]:
+    import json
+
+    return {json.dumps({k: v for k, v in x.items() if k != "rank"}, default=str, sort_keys=True) for x in found}
+
+
+@pytest.mark.parametrize(
+    "report",
+    ["region-ytd", "region-month", "product-month", "top-leads", "team-month", "reservoir",
+     "lead-ledger", "receivables", "receivable-aging", "plan-accuracy", "scorecard"],
+)  # fmt: skip
+def test_a_scope_is_a_subset_of_its_parent(built, report):
+    company = _keys(rows(built, report, "company", top_n=1000))
+    east = _keys(rows(built, report, "region:EAST", top_n=1000))
+    t1 = _keys(rows(built, report, "team:T1", top_n=1000))
+    e1 = _keys(rows(built, report, "person:E1", top_n=1000))
+    m1 = _keys(rows(built, report, "manager:M1", top_n=1000))
+    assert e1 <= t1 <= east <= company
+    assert m1 <= company
+    assert e1  # E1 appears in every report
