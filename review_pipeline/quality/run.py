@@ -50,7 +50,8 @@ STAGING_READ = [
     "daily_report",
     "sales_order",
 ]
-CALENDAR_MARGIN_DAYS = 60
+CALENDAR_MARGIN_DAYS = 60  # back: working-day history for the gates
+CALENDAR_AHEAD_DAYS = 21  # ahead: approval deadlines after the longest statutory break
 
 
 def chunks(start: date, end: date, size: int) -> list[tuple[date, date]]:
@@ -340,7 +341,10 @@ def run_checks(settings: Settings, start: date, end: date | None = None) -> dict
                     fill_working_days(
                         conn,
                         start - timedelta(days=CALENDAR_MARGIN_DAYS),
-                        end + timedelta(days=CALENDAR_MARGIN_DAYS),
+                        end
+                        + timedelta(
+                            days=CALENDAR_AHEAD_DAYS + settings.rules.approval_working_days
+                        ),
                     )
                 analyzed = refresh_statistics(engine)
                 if analyzed:
