@@ -35,12 +35,33 @@ def _connection(conn_id: str) -> Any | None:
 
 
 def _sqlalchemy_url(conn_id: str) -> str | None:
-    if _connection(conn_id) is None:
-        return None
-    # PostgresHook renders socket hosts correctly where Connection.get_uri() does not
-    from airflow.providers.postgres.hooks.postgres import PostgresHook
+    """A SQLAlchemy URL built from the connection's fields.
 
-    url = PostgresHook(postgres_conn_id=conn_id).sqlalchemy_url
+    Built field by field rather than through ``Connection.get_uri()`` or the
+    hook's URL: both turn a socket directory (the embedded server) into a
+    path that reads back as part of the database name.
+    """
+    conn = _connection(conn_id)
+    if conn is None:
+        return None
+    from sqlalchemy.engine import URL
+
+    host = conn.host or None
+    query: dict[str, str] = {}
+    if host and host.startswith("/"):
+        query["host"], host = host, None
+    extra = conn.extra_dejson or {}
+    if extra.get("sslmode"):
+        query["sslmode"] = str(extra["sslmode"])
+    url = URL.create(
+        "postgresql",
+        username=conn.login or None,
+        password=conn.password or None,
+        host=host,
+        port=conn.port or None,
+        database=conn.schema or None,
+        query=query,
+    )
     return url.render_as_string(hide_password=False)
 
 

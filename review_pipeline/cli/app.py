@@ -40,6 +40,7 @@ _COMMAND_MODULES = (
     "review_pipeline.cli.advice_cmd",
     "review_pipeline.cli.bench_cmd",
     "review_pipeline.cli.demo_cmd",
+    "review_pipeline.cli.run_cmd",
 )
 
 _state = {"verbose": False}
