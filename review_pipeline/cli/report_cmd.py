@@ -1,9 +1,9 @@
 """``review-pipeline report``: build the review reports and read them for a scope.
 
-    review-pipeline report list
-    review-pipeline report build --date D [--cadence daily|weekly|monthly] [--dry-run]
-    review-pipeline report NAME --date D [--bu INFO|SOFT]
-        [--scope region:NAME|team:ID|person:ID|manager:ID] [--format table|csv|json]
+review-pipeline report list
+review-pipeline report build --date D [--cadence daily|weekly|monthly] [--dry-run]
+review-pipeline report NAME --date D [--bu INFO|SOFT]
+    [--scope region:NAME|team:ID|person:ID|manager:ID] [--format table|csv|json]
 """
 
 from __future__ import annotations
@@ -67,7 +67,9 @@ def _list_reports(language: str) -> None:
     for heading in ("name", "no.", "title", "table", "builds"):
         table.add_column(heading)
     for r in REPORTS:
-        table.add_row(r.name, r.number, title(r.name, language), f"mart.{r.table}", ", ".join(r.cadences))
+        table.add_row(
+            r.name, r.number, title(r.name, language), f"mart.{r.table}", ", ".join(r.cadences)
+        )
     out.print(table)
 
 
@@ -79,14 +81,18 @@ def _build(settings: Any, day: date, cadence: str, dry_run: bool) -> None:
         raise UserError(f"--cadence must be daily, weekly or monthly, got {cadence!r}")
     result = build_cadence(settings, day, cadence, dry_run=dry_run)  # type: ignore[arg-type]
     for table_name, count in result["tables"].items():
-        out.print(f"  mart.{table_name:<32} {count:>8} rows  {result['milliseconds'][table_name]:>6} ms")
+        out.print(
+            f"  mart.{table_name:<32} {count:>8} rows  {result['milliseconds'][table_name]:>6} ms"
+        )
     out.print(
         f"[bold]{cadence} reports for {day}[/]: {result['rows_out']} rows"
         + (" (dry run, rolled back)" if dry_run else "")
     )
 
 
-def _show(rows: list[dict[str, Any]], columns: tuple[str, ...], fmt: str, heading: str, language: str) -> None:
+def _show(
+    rows: list[dict[str, Any]], columns: tuple[str, ...], fmt: str, heading: str, language: str
+) -> None:
     from review_pipeline.reports.labels import column_label
 
     if fmt == "json":
@@ -115,7 +121,9 @@ def _show(rows: list[dict[str, Any]], columns: tuple[str, ...], fmt: str, headin
 
 
 def report(
-    name: Annotated[str, typer.Argument(help="A report name (see `report list`), `list` or `build`.")],
+    name: Annotated[
+        str, typer.Argument(help="A report name (see `report list`), `list` or `build`.")
+    ],
     day: Annotated[str | None, typer.Option("--date", help="Review date (YYYY-MM-DD).")] = None,
     bu: Annotated[str | None, typer.Option("--bu", help="Business unit: INFO or SOFT.")] = None,
     scope: Annotated[

@@ -185,7 +185,14 @@ REPORTS: tuple[Report, ...] = (
         "rpt_lead_ledger",
         "lead",
         _ALL,
-        ("business_unit", "region_code", "team_id", "owner_id", "amount_cny desc nulls last", "lead_id"),
+        (
+            "business_unit",
+            "region_code",
+            "team_id",
+            "owner_id",
+            "amount_cny desc nulls last",
+            "lead_id",
+        ),
         (
             "lead_id",
             "customer_name",

@@ -136,7 +136,9 @@ def build_reports(
         except BaseException:
             trans.rollback()
             raise
-    log.info("reports for %s: %s%s", review_date, counts, " (dry run, rolled back)" if dry_run else "")
+    log.info(
+        "reports for %s: %s%s", review_date, counts, " (dry run, rolled back)" if dry_run else ""
+    )
     return {
         "review_date": review_date.isoformat(),
         "rows_out": sum(counts.values()),
@@ -159,7 +161,9 @@ def _check_scope(scope: str) -> None:
     # The marts hold every business unit and the whole org; a scope is chosen
     # when the rows are read (review_pipeline.reports.scope), never at build time.
     if scope not in ("all", "", None):
-        log.info("report builds always cover the whole org; scope %r is applied when reading", scope)
+        log.info(
+            "report builds always cover the whole org; scope %r is applied when reading", scope
+        )
 
 
 # ------------------------------------------------------------- stage functions

@@ -192,8 +192,6 @@ def review_dates(settings: Settings, report: Report | str) -> list[date]:
     with warehouse_engine(settings).connect() as conn:
         return list(
             conn.execute(
-                sa.text(
-                    f"select distinct review_date from mart.{chosen.table} order by 1 desc"
-                )
+                sa.text(f"select distinct review_date from mart.{chosen.table} order by 1 desc")
             ).scalars()
         )

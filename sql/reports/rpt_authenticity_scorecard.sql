@@ -11,7 +11,11 @@ insert into mart.rpt_authenticity_scorecard (
     reports_on_time, filed_on_time_ratio, approvals_due, approvals_on_time, approved_on_time_ratio
 )
 with staff as (
-    select e.employee_id, coalesce(e.business_unit, '?') as business_unit, e.region_code, e.team_id
+    select
+        e.employee_id,
+        coalesce(e.business_unit, '?') as business_unit,
+        e.region_code,
+        e.team_id
     from dw.employee_on(cast(:review_date as date)) as e
 ),
 
@@ -141,7 +145,7 @@ select
     g.warn_findings,
     g.finding_weight,
     case when g.open_leads > 0 then round(greatest(0, 1 - g.finding_weight / g.open_leads), 4) end
-    as authenticity_score,
+        as authenticity_score,
     coalesce(j.findings_by_rule, '{}'::jsonb) as findings_by_rule,
     g.reports_required,
     g.reports_on_time,

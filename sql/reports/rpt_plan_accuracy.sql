@@ -82,7 +82,7 @@ monthly as (
         coalesce(m.business_unit, '?') as business_unit,
         m.measure,
         case when grouping(m.product_line_code) = 1 then 'ALL' else coalesce(m.product_line_code, '?') end
-        as product_line_code,
+            as product_line_code,
         case
             when grouping(m.owner_id) = 0 then 'PERSON'
             when grouping(m.team_id) = 0 then 'TEAM'
@@ -114,7 +114,7 @@ scored as (
     select
         mo.*,
         case when mo.plan_cny > 0 then greatest(0, 1 - abs(mo.actual_cny - mo.plan_cny) / mo.plan_cny) end
-        as accuracy
+            as accuracy
     from monthly as mo
 ),
 
@@ -141,13 +141,13 @@ per_group as (
         max(s.accuracy) filter (where s.month = b.am_ly) as accuracy_ly_ratio,
         stddev_pop(s.accuracy) filter (
             where
-                s.month > b.am_ly - make_interval(months => cast(:volatility_months as integer))
-                and s.month <= b.am_ly
+            s.month > b.am_ly - make_interval(months => cast(:volatility_months as integer))
+            and s.month <= b.am_ly
         ) as volatility_ly_ratio,
         count(s.accuracy) filter (
             where
-                s.month > b.am_ly - make_interval(months => cast(:volatility_months as integer))
-                and s.month <= b.am_ly
+            s.month > b.am_ly - make_interval(months => cast(:volatility_months as integer))
+            and s.month <= b.am_ly
         ) as volatility_ly_months,
         bool_or(s.month = b.am or s.month = b.am_ly) as has_rows
     from scored as s
@@ -160,9 +160,9 @@ figures as (
     select
         g.*,
         case when g.volatility_months >= cast(:volatility_min_months as integer) then g.volatility_ratio end
-        as volatility,
+            as volatility,
         case when g.volatility_ly_months >= cast(:volatility_min_months as integer) then g.volatility_ly_ratio end
-        as volatility_ly
+            as volatility_ly
     from per_group as g
     where g.has_rows
 )

@@ -125,40 +125,131 @@ invoices_due as (
 
 measures as (
     select
-        business_unit, product_line_code, region_code, team_id, owner_id,
-        order_target, null::numeric as order_actual, null::numeric as prev_orders,
-        null::numeric as pending_order, null::numeric as weighted_s3_s4,
-        null::numeric as prev_pipeline, collection_target, null::numeric as collection_actual,
-        null::numeric as invoice_due_balance, null::numeric as lead_expected_collection,
-        null::integer as bid_leads, null::numeric as bid_amount, null::numeric as bid_weighted
-    from targets
+        t.business_unit,
+        t.product_line_code,
+        t.region_code,
+        t.team_id,
+        t.owner_id,
+        t.order_target,
+        null::numeric as order_actual,
+        null::numeric as prev_orders,
+        null::numeric as pending_order,
+        null::numeric as weighted_s3_s4,
+        null::numeric as prev_pipeline,
+        t.collection_target,
+        null::numeric as collection_actual,
+        null::numeric as invoice_due_balance,
+        null::numeric as lead_expected_collection,
+        null::integer as bid_leads,
+        null::numeric as bid_amount,
+        null::numeric as bid_weighted
+    from targets as t
     union all
     select
-        business_unit, product_line_code, region_code, team_id, owner_id,
-        null, order_actual, prev_orders, null, null, null, null, null, null, null, null, null, null
-    from orders
+        o.business_unit,
+        o.product_line_code,
+        o.region_code,
+        o.team_id,
+        o.owner_id,
+        null as order_target,
+        o.order_actual,
+        o.prev_orders,
+        null as pending_order,
+        null as weighted_s3_s4,
+        null as prev_pipeline,
+        null as collection_target,
+        null as collection_actual,
+        null as invoice_due_balance,
+        null as lead_expected_collection,
+        null as bid_leads,
+        null as bid_amount,
+        null as bid_weighted
+    from orders as o
     union all
     select
-        business_unit, product_line_code, region_code, team_id, owner_id,
-        null, null, null, pending_order, weighted_s3_s4, null, null, null, null,
-        lead_expected_collection, bid_leads, bid_amount, bid_weighted
-    from pipeline
-    where pending_order <> 0 or weighted_s3_s4 <> 0 or lead_expected_collection <> 0 or bid_leads <> 0
+        p.business_unit,
+        p.product_line_code,
+        p.region_code,
+        p.team_id,
+        p.owner_id,
+        null as order_target,
+        null as order_actual,
+        null as prev_orders,
+        p.pending_order,
+        p.weighted_s3_s4,
+        null as prev_pipeline,
+        null as collection_target,
+        null as collection_actual,
+        null as invoice_due_balance,
+        p.lead_expected_collection,
+        p.bid_leads,
+        p.bid_amount,
+        p.bid_weighted
+    from pipeline as p
+    where p.pending_order <> 0 or p.weighted_s3_s4 <> 0 or p.lead_expected_collection <> 0 or p.bid_leads <> 0
     union all
     select
-        business_unit, product_line_code, region_code, team_id, owner_id,
-        null, null, null, null, null, prev_pipeline, null, null, null, null, null, null, null
-    from pipeline_prev
+        pp.business_unit,
+        pp.product_line_code,
+        pp.region_code,
+        pp.team_id,
+        pp.owner_id,
+        null as order_target,
+        null as order_actual,
+        null as prev_orders,
+        null as pending_order,
+        null as weighted_s3_s4,
+        pp.prev_pipeline,
+        null as collection_target,
+        null as collection_actual,
+        null as invoice_due_balance,
+        null as lead_expected_collection,
+        null as bid_leads,
+        null as bid_amount,
+        null as bid_weighted
+    from pipeline_prev as pp
     union all
     select
-        business_unit, product_line_code, region_code, team_id, owner_id,
-        null, null, null, null, null, null, null, collection_actual, null, null, null, null, null
-    from collections
+        c.business_unit,
+        c.product_line_code,
+        c.region_code,
+        c.team_id,
+        c.owner_id,
+        null as order_target,
+        null as order_actual,
+        null as prev_orders,
+        null as pending_order,
+        null as weighted_s3_s4,
+        null as prev_pipeline,
+        null as collection_target,
+        c.collection_actual,
+        null as invoice_due_balance,
+        null as lead_expected_collection,
+        null as bid_leads,
+        null as bid_amount,
+        null as bid_weighted
+    from collections as c
     union all
     select
-        business_unit, product_line_code, region_code, team_id, owner_id,
-        null, null, null, null, null, null, null, null, invoice_due_balance, null, null, null, null
-    from invoices_due
+        i.business_unit,
+        i.product_line_code,
+        i.region_code,
+        i.team_id,
+        i.owner_id,
+        null as order_target,
+        null as order_actual,
+        null as prev_orders,
+        null as pending_order,
+        null as weighted_s3_s4,
+        null as prev_pipeline,
+        null as collection_target,
+        null as collection_actual,
+        i.invoice_due_balance,
+        null as lead_expected_collection,
+        null as bid_leads,
+        null as bid_amount,
+        null as bid_weighted
+    from invoices_due as i
 ),
 
 grouped as (
@@ -198,8 +289,8 @@ grouped as (
 
 context as (
     select
-        exists (select 1 from dw.fct_order as o where o.order_date <= :review_date) as has_orders,
-        exists (select 1 from dw.fct_collection as c where c.collection_date <= :review_date) as has_collections,
+        exists(select 1 from dw.fct_order as o where o.order_date <= :review_date) as has_orders,
+        exists(select 1 from dw.fct_collection as c where c.collection_date <= :review_date) as has_collections,
         cast(mart.working_days(:month_start, :review_date) as numeric)
         / nullif(mart.working_days(:month_start, :month_end), 0) as time_progress
 ),
@@ -225,30 +316,34 @@ figures as (
 )
 
 select
-    cast(:review_date as date),
+    cast(:review_date as date) as review_date,
     f.business_unit,
     f.product_line_code,
     f.level,
     f.region_code,
     f.team_id,
     f.owner_id,
-    cast(:month_start as date),
+    cast(:month_start as date) as month_start,
     f.order_target_cny,
     f.order_actual_mtd_cny,
-    case when f.order_attainment_note is null then round(f.order_actual_mtd_cny / f.order_target_cny, 4) end,
+    case
+        when f.order_attainment_note is null then round(f.order_actual_mtd_cny / f.order_target_cny, 4)
+    end as order_attainment_ratio,
     f.order_attainment_note,
     f.pending_order_cny,
     f.weighted_s3_s4_cny,
     f.order_forecast_cny,
-    case when coalesce(f.order_target_cny, 0) <> 0 then round(f.order_forecast_cny / f.order_target_cny, 4) end,
+    case
+        when coalesce(f.order_target_cny, 0) <> 0 then round(f.order_forecast_cny / f.order_target_cny, 4)
+    end as order_forecast_attainment_ratio,
     f.order_forecast_prev_cny,
-    f.order_forecast_cny - f.order_forecast_prev_cny,
+    f.order_forecast_cny - f.order_forecast_prev_cny as order_forecast_change_cny,
     f.collection_target_cny,
     f.collection_actual_mtd_cny,
     case
         when f.collection_attainment_note is null
             then round(f.collection_actual_mtd_cny / f.collection_target_cny, 4)
-    end,
+    end as collection_attainment_ratio,
     f.collection_attainment_note,
     f.invoice_due_balance_cny,
     f.lead_expected_collection_cny,
@@ -256,9 +351,9 @@ select
     case
         when coalesce(f.collection_target_cny, 0) <> 0
             then round(f.collection_forecast_cny / f.collection_target_cny, 4)
-    end,
+    end as collection_forecast_attainment_ratio,
     f.bid_win_s4_leads,
     f.bid_win_s4_cny,
     f.bid_win_s4_weighted_cny,
-    round(f.time_progress, 4)
+    round(f.time_progress, 4) as time_progress_ratio
 from figures as f;

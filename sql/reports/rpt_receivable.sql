@@ -14,7 +14,9 @@ with balances as (
 ),
 
 collected_in_month as (
-    select c.invoice_id, sum(c.amount_cny) as amount_cny
+    select
+        c.invoice_id,
+        sum(c.amount_cny) as amount_cny
     from dw.fct_collection as c
     where c.collection_date between :month_start and :review_date
     group by c.invoice_id

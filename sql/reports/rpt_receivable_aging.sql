@@ -66,7 +66,7 @@ grouped as (
 ),
 
 context as (
-    select exists (select 1 from dw.fct_invoice as i where i.invoice_date <= :review_date) as has_invoices
+    select exists(select 1 from dw.fct_invoice as i where i.invoice_date <= :review_date) as has_invoices
 )
 
 select

@@ -51,7 +51,11 @@ collections as (
 ),
 
 roster as (
-    select e.business_unit, e.region_code, e.team_id, e.employee_id as owner_id
+    select
+        e.business_unit,
+        e.region_code,
+        e.team_id,
+        e.employee_id as owner_id
     from dw.employee_on(cast(:review_date as date)) as e
     where e.is_active and e.role = 'SALESPERSON'
 ),
@@ -139,8 +143,8 @@ grouped as (
 
 context as (
     select
-        exists (select 1 from dw.fct_order as o where o.order_date <= :review_date) as has_orders,
-        exists (select 1 from dw.fct_collection as c where c.collection_date <= :review_date) as has_collections,
+        exists(select 1 from dw.fct_order as o where o.order_date <= :review_date) as has_orders,
+        exists(select 1 from dw.fct_collection as c where c.collection_date <= :review_date) as has_collections,
         cast(mart.working_days(:year_start, :review_date) as numeric)
         / nullif(mart.working_days(:year_start, :month_end), 0) as time_progress
 ),

@@ -18,7 +18,13 @@ insert into mart.rpt_team_month_attainment (
     time_progress_ratio
 )
 with staff as (
-    select e.employee_id, e.business_unit, e.region_code, e.team_id, e.is_active, e.role
+    select
+        e.employee_id,
+        e.business_unit,
+        e.region_code,
+        e.team_id,
+        e.is_active,
+        e.role
     from dw.employee_on(cast(:review_date as date)) as e
 ),
 
@@ -52,61 +58,156 @@ measures as (
         t.team_id,
         t.owner_id,
         case when t.measure = 'ORDER' then t.amount_cny end as order_target,
-        null::numeric as order_actual,
+        null as order_actual,
         case when t.measure = 'COLLECTION' then t.amount_cny end as collection_target,
-        null::numeric as collection_actual,
-        null::integer as open_leads,
-        null::numeric as pipeline,
-        null::numeric as weighted,
-        null::numeric as order_plan,
-        null::numeric as collection_plan,
-        null::integer as scored_leads,
-        null::numeric as weight,
-        null::integer as reports_required,
-        null::integer as reports_on_time,
-        null::integer as approvals_due,
-        null::integer as approvals_on_time
+        null as collection_actual,
+        null as open_leads,
+        null as pipeline,
+        null as weighted,
+        null as order_plan,
+        null as collection_plan,
+        null as scored_leads,
+        null as weight,
+        null as reports_required,
+        null as reports_on_time,
+        null as approvals_due,
+        null as approvals_on_time
     from mart.target_attributed(cast(:month_start as date), cast(:month_start as date)) as t
     union all
     select
-        o.business_unit, o.owner_region_code, o.owner_team_id, o.owner_id,
-        null, o.amount_cny, null, null, null, null, null, null, null, null, null, null, null, null, null
+        o.business_unit,
+        o.owner_region_code as region_code,
+        o.owner_team_id as team_id,
+        o.owner_id,
+        null as order_target,
+        o.amount_cny as order_actual,
+        null as collection_target,
+        null as collection_actual,
+        null as open_leads,
+        null as pipeline,
+        null as weighted,
+        null as order_plan,
+        null as collection_plan,
+        null as scored_leads,
+        null as weight,
+        null as reports_required,
+        null as reports_on_time,
+        null as approvals_due,
+        null as approvals_on_time
     from dw.fct_order_attributed as o
     where o.order_date between :month_start and :review_date
     union all
     select
-        c.business_unit, c.owner_region_code, c.owner_team_id, c.owner_id,
-        null, null, null, c.amount_cny, null, null, null, null, null, null, null, null, null, null, null
+        c.business_unit,
+        c.owner_region_code as region_code,
+        c.owner_team_id as team_id,
+        c.owner_id,
+        null as order_target,
+        null as order_actual,
+        null as collection_target,
+        c.amount_cny as collection_actual,
+        null as open_leads,
+        null as pipeline,
+        null as weighted,
+        null as order_plan,
+        null as collection_plan,
+        null as scored_leads,
+        null as weight,
+        null as reports_required,
+        null as reports_on_time,
+        null as approvals_due,
+        null as approvals_on_time
     from dw.fct_collection_attributed as c
     where c.collection_date between :month_start and :review_date
     union all
     select
-        s.business_unit, s.owner_region_code, s.owner_team_id, s.owner_id,
-        null, null, null, null, 1, s.amount_cny, s.weighted_amount_cny, null, null, null, null, null, null,
-        null, null
+        s.business_unit,
+        s.owner_region_code as region_code,
+        s.owner_team_id as team_id,
+        s.owner_id,
+        null as order_target,
+        null as order_actual,
+        null as collection_target,
+        null as collection_actual,
+        1 as open_leads,
+        s.amount_cny as pipeline,
+        s.weighted_amount_cny as weighted,
+        null as order_plan,
+        null as collection_plan,
+        null as scored_leads,
+        null as weight,
+        null as reports_required,
+        null as reports_on_time,
+        null as approvals_due,
+        null as approvals_on_time
     from dw.lead_state_on(cast(:review_date as date)) as s
     union all
     select
-        p.business_unit, p.region_code, p.team_id, p.owner_id,
-        null, null, null, null, null, null, null,
-        case when p.measure = 'ORDER' then p.amount_cny end,
-        case when p.measure = 'COLLECTION' then p.amount_cny end,
-        null, null, null, null, null, null
+        p.business_unit,
+        p.region_code,
+        p.team_id,
+        p.owner_id,
+        null as order_target,
+        null as order_actual,
+        null as collection_target,
+        null as collection_actual,
+        null as open_leads,
+        null as pipeline,
+        null as weighted,
+        case when p.measure = 'ORDER' then p.amount_cny end as order_plan,
+        case when p.measure = 'COLLECTION' then p.amount_cny end as collection_plan,
+        null as scored_leads,
+        null as weight,
+        null as reports_required,
+        null as reports_on_time,
+        null as approvals_due,
+        null as approvals_on_time
     from mart.plan_attributed(cast(:month_start as date), cast(:month_start as date)) as p
     union all
     select
-        st.business_unit, st.region_code, st.team_id, a.scope_id,
-        null, null, null, null, null, null, null, null, null,
-        a.open_leads::integer, a.weight, null, null, null, null
+        st.business_unit,
+        st.region_code,
+        st.team_id,
+        a.scope_id as owner_id,
+        null as order_target,
+        null as order_actual,
+        null as collection_target,
+        null as collection_actual,
+        null as open_leads,
+        null as pipeline,
+        null as weighted,
+        null as order_plan,
+        null as collection_plan,
+        a.open_leads::integer as scored_leads,
+        a.weight,
+        null as reports_required,
+        null as reports_on_time,
+        null as approvals_due,
+        null as approvals_on_time
     from dq.authenticity_score as a
     inner join staff as st on a.scope_id = st.employee_id
     where a.business_date = :review_date and a.scope_type = 'PERSON'
     union all
     select
-        st.business_unit, st.region_code, st.team_id, r.scope_id,
-        null, null, null, null, null, null, null, null, null, null, null,
-        r.reports_required::integer, r.reports_on_time::integer, r.approvals_due::integer,
-        r.approvals_on_time::integer
+        st.business_unit,
+        st.region_code,
+        st.team_id,
+        r.scope_id as owner_id,
+        null as order_target,
+        null as order_actual,
+        null as collection_target,
+        null as collection_actual,
+        null as open_leads,
+        null as pipeline,
+        null as weighted,
+        null as order_plan,
+        null as collection_plan,
+        null as scored_leads,
+        null as weight,
+        r.reports_required::integer as reports_required,
+        r.reports_on_time::integer as reports_on_time,
+        r.approvals_due::integer as approvals_due,
+        r.approvals_on_time::integer as approvals_on_time
     from dq.report_compliance as r
     inner join staff as st on r.scope_id = st.employee_id
     where r.business_date between :month_start and :review_date and r.scope_type = 'PERSON'
@@ -150,8 +251,8 @@ grouped as (
 
 context as (
     select
-        exists (select 1 from dw.fct_order as o where o.order_date <= :review_date) as has_orders,
-        exists (select 1 from dw.fct_collection as c where c.collection_date <= :review_date) as has_collections,
+        exists(select 1 from dw.fct_order as o where o.order_date <= :review_date) as has_orders,
+        exists(select 1 from dw.fct_collection as c where c.collection_date <= :review_date) as has_collections,
         cast(mart.working_days(:month_start, :review_date) as numeric)
         / nullif(mart.working_days(:month_start, :month_end), 0) as time_progress
 ),
@@ -209,7 +310,7 @@ select
             )
     end as collection_plan_accuracy_ratio,
     case when coalesce(n.order_plan_cny, 0) = 0 and coalesce(n.collection_plan_cny, 0) = 0 then 'no plan' end
-    as plan_note,
+        as plan_note,
     n.scored_open_leads,
     n.finding_weight,
     case

@@ -17,7 +17,10 @@ with leads_now as (
 ),
 
 leads_prev as (
-    select s.lead_id, s.is_open, s.expected_collection_date
+    select
+        s.lead_id,
+        s.is_open,
+        s.expected_collection_date
     from dw.lead_any_state_on(cast(:prev_date as date)) as s
 ),
 
@@ -123,7 +126,7 @@ select
     li.list_code,
     li.lead_id,
     row_number() over (
-        partition by li.business_unit, li.list_code order by li.amount_cny desc nulls last, li.lead_id
+        partition by li.business_unit, li.list_code order by li.amount_cny desc nulls last, li.lead_id asc
     ) as company_rank,
     li.product_line_code,
     li.customer_id,

@@ -45,7 +45,6 @@ def rpt_url(make_database: Any) -> Iterator[str]:
 @pytest.fixture
 def rs(review_home: Path, rpt_url: str) -> Any:
     """Settings of the emptied report test warehouse."""
-    from review_pipeline.db import warehouse_engine
     from review_pipeline.settings import load_settings
 
     settings = load_settings(warehouse_url=rpt_url, crm_url=rpt_url, lock_timeout_seconds=2)

@@ -83,9 +83,15 @@ def test_targets_without_finance_say_no_finance_data(rs):
     load_world(rs, finance=False)
     build_daily_marts(rs, D)
     east = next(
-        r for r in report_rows(rs, "region-ytd", D) if r["level"] == "REGION" and r["region_code"] == "EAST"
+        r
+        for r in report_rows(rs, "region-ytd", D)
+        if r["level"] == "REGION" and r["region_code"] == "EAST"
     )
-    assert (east["order_actual_cny"], east["order_attainment_ratio"], east["order_attainment_note"]) == (
+    assert (
+        east["order_actual_cny"],
+        east["order_attainment_ratio"],
+        east["order_attainment_note"],
+    ) == (
         0,
         None,
         "no finance data",

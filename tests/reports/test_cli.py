@@ -29,7 +29,18 @@ def test_report_commands(world, monkeypatch, capsys):
     _run(["report", "build", "--date", D.isoformat()])
     assert "mart.rpt_region_ytd_attainment" in capsys.readouterr().out
 
-    _run(["report", "region-ytd", "--date", D.isoformat(), "--scope", "region:WEST", "--format", "json"])
+    _run(
+        [
+            "report",
+            "region-ytd",
+            "--date",
+            D.isoformat(),
+            "--scope",
+            "region:WEST",
+            "--format",
+            "json",
+        ]
+    )
     data = json.loads(capsys.readouterr().out)
     # WEST: the region row, team T2 and E3 (his March target 600, order O7 50)
     assert {(r["level"], r["owner_id"]) for r in data} == {
@@ -46,5 +57,12 @@ def test_report_commands(world, monkeypatch, capsys):
     # E1's TOP lists: L1 ordered, L2 pending and newly expecting collection, L8 tender
     _run(["report", "top-leads", "--date", D.isoformat(), "--scope", "person:E1"])
     assert capsys.readouterr().out.rstrip().endswith("4 rows")
-    _run(["report", "top-leads", "--date", D.isoformat(), "--scope", "person:E1", "--format", "json"])
-    assert sorted(r["lead_id"] for r in json.loads(capsys.readouterr().out)) == ["L1", "L2", "L2", "L8"]
+    _run(
+        ["report", "top-leads", "--date", D.isoformat(), "--scope", "person:E1", "--format", "json"]
+    )
+    assert sorted(r["lead_id"] for r in json.loads(capsys.readouterr().out)) == [
+        "L1",
+        "L2",
+        "L2",
+        "L8",
+    ]

@@ -166,7 +166,11 @@ def test_r3_top_lists_and_check_flags(built):
         ],
     }
     # TOP N is taken inside the scope: company TOP 1 is L4, EAST's TOP 1 is L8
-    tender = [x["lead_id"] for x in rows(built, "top-leads", top_n=1) if x["list_code"] == "S4_TENDER_IN_MONTH"]
+    tender = [
+        x["lead_id"]
+        for x in rows(built, "top-leads", top_n=1)
+        if x["list_code"] == "S4_TENDER_IN_MONTH"
+    ]
     assert tender == ["L4"]
     east = rows(built, "top-leads", "region:EAST", top_n=1)
     assert [(x["lead_id"], x["rank"]) for x in east if x["list_code"] == "S4_TENDER_IN_MONTH"] == [
@@ -202,12 +206,19 @@ def test_r4_team_month_attainment(built):
 # --------------------------------------------------------------------------- R5
 def test_r5_reservoir_coverage(built):
     r = rows(built, "reservoir")
-    april_srv = one(r, level="COMPANY", product_line_code="SRV", target_month=D.replace(month=4, day=1))
+    april_srv = one(
+        r, level="COMPANY", product_line_code="SRV", target_month=D.replace(month=4, day=1)
+    )
     # no SRV pipeline for April against E1's April target 2000
     assert (april_srv["weighted_pipeline_cny"], april_srv["coverage_ratio"]) == (Dec("0"), Dec("0"))
-    april_sto = one(r, level="COMPANY", product_line_code="STO", target_month=D.replace(month=4, day=1))
+    april_sto = one(
+        r, level="COMPANY", product_line_code="STO", target_month=D.replace(month=4, day=1)
+    )
     # L5 moved to S2 on 03-13: 800 x 0.25; no STO target in April
-    assert (april_sto["s2_cny"], april_sto["weighted_pipeline_cny"]) == (Dec("800.00"), Dec("200.00"))
+    assert (april_sto["s2_cny"], april_sto["weighted_pipeline_cny"]) == (
+        Dec("800.00"),
+        Dec("200.00"),
+    )
     assert (april_sto["coverage_ratio"], april_sto["coverage_note"]) == (None, "no target")
     may = one(r, level="COMPANY", product_line_code="SRV", target_month=D.replace(month=5, day=1))
     assert (may["s3_cny"], may["weighted_pipeline_cny"], may["open_leads"]) == (
@@ -240,7 +251,12 @@ def test_r6_lead_ledger_week_over_week(built):
 def test_r7_receivables_and_aging(built):
     r = rows(built, "receivables")
     got = {
-        x["invoice_id"]: (x["balance_cny"], x["days_overdue"], x["aging_bucket"], x["collected_in_month_cny"])
+        x["invoice_id"]: (
+            x["balance_cny"],
+            x["days_overdue"],
+            x["aging_bucket"],
+            x["collected_in_month_cny"],
+        )
         for x in r
     }
     assert got == {
@@ -401,9 +417,18 @@ def test_ratios_follow_their_formulas(built):
     checked = 0
     for report, pairs in {
         "region-ytd": [("order", "order_actual_cny"), ("collection", "collection_actual_cny")],
-        "region-month": [("order", "order_actual_mtd_cny"), ("collection", "collection_actual_mtd_cny")],
-        "product-month": [("order", "order_actual_mtd_cny"), ("collection", "collection_actual_mtd_cny")],
-        "team-month": [("order", "order_actual_mtd_cny"), ("collection", "collection_actual_mtd_cny")],
+        "region-month": [
+            ("order", "order_actual_mtd_cny"),
+            ("collection", "collection_actual_mtd_cny"),
+        ],
+        "product-month": [
+            ("order", "order_actual_mtd_cny"),
+            ("collection", "collection_actual_mtd_cny"),
+        ],
+        "team-month": [
+            ("order", "order_actual_mtd_cny"),
+            ("collection", "collection_actual_mtd_cny"),
+        ],
     }.items():
         for x in rows(built, report):
             for measure, actual in pairs:
@@ -417,7 +442,9 @@ def test_ratios_follow_their_formulas(built):
                 checked += 1
     for x in rows(built, "reservoir"):
         if x["order_target_cny"]:
-            assert x["coverage_ratio"] == (x["weighted_pipeline_cny"] / x["order_target_cny"]).quantize(q)
+            assert x["coverage_ratio"] == (
+                x["weighted_pipeline_cny"] / x["order_target_cny"]
+            ).quantize(q)
             checked += 1
         else:
             assert x["coverage_ratio"] is None
@@ -434,7 +461,10 @@ def test_ratios_follow_their_formulas(built):
 def _keys(found: list[dict[str, Any]]) -> set[str]:
     import json
 
-    return {json.dumps({k: v for k, v in x.items() if k != "rank"}, default=str, sort_keys=True) for x in found}
+    return {
+        json.dumps({k: v for k, v in x.items() if k != "rank"}, default=str, sort_keys=True)
+        for x in found
+    }
 
 
 @pytest.mark.parametrize(
