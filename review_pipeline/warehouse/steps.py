@@ -13,7 +13,8 @@ writes. Three kinds of step:
     Writes only the business day's rows (``:business_date``), so days may be
     built in any order and rebuilt any number of times.
 ``check``
-    Read-only guards run last.
+    Read-only guards over whole tables, run by backfills and full builds (a
+    daily build checks the rows it rebuilt inside the step instead).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Step:
     kind: StepKind
     files: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()  # staging tables whose loaded_at drives the watermark
+    checks: tuple[str, ...] = ()  # run last inside the step: rows (check_name, orphans), all 0
 
 
 def _dim(name: str) -> Step:
@@ -87,6 +89,7 @@ STEPS: tuple[Step, ...] = (
             "warehouse/fct_bid.sql",
         ),
         sources=("lead", "lead_history"),
+        checks=("warehouse/check_lead_keys.sql",),
     ),
     Step("fct_order", "sync", ("warehouse/fct_order.sql",), sources=("sales_order", "lead")),
     Step("fct_invoice", "sync", ("warehouse/fct_invoice.sql",), sources=("invoice", "sales_order")),
