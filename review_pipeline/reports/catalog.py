@@ -184,7 +184,8 @@ REPORTS: tuple[Report, ...] = (
         "R6",
         "rpt_lead_ledger",
         "lead",
-        _ALL,
+        # one row per open lead: weekly (its week-over-week change) and month end only
+        ("weekly", "monthly"),
         (
             "business_unit",
             "region_code",

@@ -170,7 +170,7 @@ def _check_scope(scope: str) -> None:
 def build_daily_marts(
     settings: Settings, business_date: date, *, scope: str = "all", dry_run: bool = False
 ) -> dict[str, Any]:
-    """The daily marts as of ``business_date`` (every report but R8 plan accuracy)."""
+    """The daily marts as of ``business_date`` (all but R6 lead ledger and R8 plan accuracy)."""
     _check_scope(scope)
     return build_cadence(settings, business_date, "daily", dry_run=dry_run)
 
