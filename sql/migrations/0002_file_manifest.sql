@@ -310,7 +310,12 @@ create table if not exists raw.file_lead_history (
     expected_tender_date text,
     expected_order_date text,
     expected_collection_date text,
-    expected_collection_cny text
+    expected_collection_cny text,
+    customer_id text,
+    product_line_code text,
+    tender_date text,
+    bid_price_cny text,
+    competitors text
 );
 
 create index if not exists file_lead_history_file_ix on raw.file_lead_history (file_id, line_no);
@@ -387,7 +392,8 @@ create table if not exists raw.file_target (
     product_line_code text,
     account_tier text,
     measure text,
-    amount_cny text
+    amount_cny text,
+    parent_org_key text
 );
 
 create index if not exists file_target_file_ix on raw.file_target (file_id, line_no);

@@ -169,6 +169,12 @@ create table if not exists staging.lead_history (
     expected_order_date date,
     expected_collection_date date,
     expected_collection_cny numeric(18, 2),
+    -- the lead's other fields as they stood after the change (rules LQ01 / LQ09 as of a past day)
+    customer_id text,
+    product_line_code text,
+    tender_date date,
+    bid_price_cny numeric(18, 2),
+    competitors text,
     source text not null,
     batch_id bigint,
     loaded_at timestamptz not null default now(),
@@ -229,6 +235,8 @@ create table if not exists staging.target (
     measure text not null
     constraint target_measure_ck check (measure in ('ORDER', 'COLLECTION')),
     amount_cny numeric(18, 2) not null,
+    -- the org key of the row this one rolls up into (the decomposition gate's parent), when known
+    parent_org_key text,
     source text not null,
     batch_id bigint,
     loaded_at timestamptz not null default now()

@@ -304,7 +304,12 @@ create table if not exists raw.crm_lead_history (
     expected_tender_date text,
     expected_order_date text,
     expected_collection_date text,
-    expected_collection_cny text
+    expected_collection_cny text,
+    customer_id text,
+    product_line_code text,
+    tender_date text,
+    bid_price_cny text,
+    competitors text
 );
 
 create index if not exists crm_lead_history_batch_ix on raw.crm_lead_history (batch_id);
@@ -381,7 +386,8 @@ create table if not exists raw.crm_target (
     product_line_code text,
     account_tier text,
     measure text,
-    amount_cny text
+    amount_cny text,
+    parent_org_key text
 );
 
 create index if not exists crm_target_batch_ix on raw.crm_target (batch_id);
