@@ -104,4 +104,4 @@ def test_an_empty_warehouse_builds_empty_reports(rs):
     # through the orchestration adapter, as the DAG task runs it
     summary = run_stage("build_daily_marts", D, settings=rs)
     assert summary["rows_out"] == 0 and summary["step"] == "build_daily_marts"
-    assert set(summary["tables"]) >= {"rpt_region_ytd_attainment", "rpt_lead_ledger"}
+    assert set(summary["tables"]) >= {"rpt_region_ytd_attainment", "rpt_receivable"}
