@@ -64,12 +64,19 @@ class Scope:
         return "company" if self.kind == "company" else f"{self.kind}:{self.key}"
 
 
+# a region by its code or its name
+_REGION = (
+    "(t.region_code = :key"
+    " or t.region_code in (select r.region_code from dw.dim_region as r where r.name = :key))"
+)
+
+
 def _level_filter(report: Report, scope: Scope) -> tuple[str, str]:
     """(extra CTEs, where-clause) selecting a level report's rows in ``scope``."""
     if scope.kind == "company":
         return "", "true"
     if scope.kind == "region":
-        return "", "t.region_code = :key and t.level in ('REGION', 'TEAM', 'PERSON')"
+        return "", f"{_REGION} and t.level in ('REGION', 'TEAM', 'PERSON')"
     if scope.kind == "team":
         return "", "t.team_id = :key and t.level in ('TEAM', 'PERSON')"
     if scope.kind == "person":
@@ -109,7 +116,7 @@ def _row_filter(scope: Scope) -> tuple[str, str]:
     if scope.kind == "company":
         return "", "true"
     if scope.kind == "region":
-        return "", "t.region_code = :key"
+        return "", _REGION
     if scope.kind == "team":
         return "", "t.team_id = :key"
     if scope.kind == "person":

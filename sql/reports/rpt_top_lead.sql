@@ -24,10 +24,13 @@ leads_prev as (
     from dw.lead_any_state_on(cast(:prev_date as date)) as s
 ),
 
+-- the first version of the lead that was S5 ordered began in the month
 ordered_in_month as (
-    select distinct c.lead_id
-    from dw.fct_lead_stage_change as c
-    where c.to_status = 'ORDERED' and c.change_date between :month_start and :review_date
+    select s.lead_id
+    from dw.fct_lead_state as s
+    where s.stage_code = 'S5_ORDERED' and s.valid_from <= :review_date
+    group by s.lead_id
+    having min(s.valid_from) >= :month_start
 ),
 
 candidates as (

@@ -172,6 +172,8 @@ def test_r3_top_lists_and_check_flags(built):
         if x["list_code"] == "S4_TENDER_IN_MONTH"
     ]
     assert tender == ["L4"]
+    # a region by its code or its name
+    assert rows(built, "top-leads", "region:East") == rows(built, "top-leads", "region:EAST")
     east = rows(built, "top-leads", "region:EAST", top_n=1)
     assert [(x["lead_id"], x["rank"]) for x in east if x["list_code"] == "S4_TENDER_IN_MONTH"] == [
         ("L8", 1)
