@@ -49,7 +49,7 @@ def reset_warehouse(engine: sa.Engine) -> None:
             sa.text(
                 "select format('%I.%I', table_schema, table_name) from information_schema.tables"
                 " where table_type = 'BASE TABLE'"
-                " and table_schema in ('staging', 'dq', 'quarantine', 'dw', 'ops')"
+                " and table_schema in ('staging', 'dq', 'quarantine', 'dw', 'mart', 'ops')"
                 " and not (table_schema = 'dw' and table_name = 'dim_date')"
                 " and not (table_schema = 'ops' and table_name = 'alembic_version')"
             )
