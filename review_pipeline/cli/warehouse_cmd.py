@@ -37,7 +37,7 @@ def build(
     summary = build_day(load_settings(), day, full=full)
     out.print(
         f"[green]warehouse built[/] for {day}: {summary['rows_written']} rows written, "
-        f"{summary['open_leads']} open leads, {summary['duration_ms'] / 1000:.1f} s"
+        f"{summary['duration_ms'] / 1000:.1f} s"
     )
     out.print_json(json.dumps(summary))
 

@@ -198,7 +198,8 @@ create table if not exists dw.fct_lead_state (
 create index if not exists lead_state_open_gx on dw.fct_lead_state using gist (
     daterange(valid_from, valid_to)
 ) where is_open;
-create index if not exists lead_state_owner_ix on dw.fct_lead_state (owner_id, valid_from);
+create index if not exists lead_state_owner_ix on dw.fct_lead_state (owner_id, valid_to, valid_from)
+where is_open;
 
 -- Leads the gate kept out of a day (from dq.lead_quarantine).
 create table if not exists dw.fct_lead_gate (

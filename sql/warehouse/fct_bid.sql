@@ -1,8 +1,12 @@
 -- Bid facts (tender date, price, competitors, result) of leads that have any.
 delete from dw.fct_bid as b
+where b.lead_id in (select c.lead_id from tmp_changed_leads as c);
+
+-- a full build also drops leads staging no longer has (skipped otherwise)
+delete from dw.fct_bid as b
 where
     cast(:full_build as boolean)
-    or b.lead_id in (select c.lead_id from tmp_changed_leads as c);
+    and not exists (select 1 from staging.lead as l where l.lead_id = b.lead_id);
 
 insert into dw.fct_bid (
     lead_id, tender_date, bid_price_cny, competitors, bid_result, owner_id, customer_id,

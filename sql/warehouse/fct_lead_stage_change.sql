@@ -1,9 +1,13 @@
 -- Every change of stage or status in a lead's history (for funnel movement,
 -- LQ04-style skips and backward moves, and the ledger's week-over-week change).
 delete from dw.fct_lead_stage_change as s
+where s.lead_id in (select c.lead_id from tmp_changed_leads as c);
+
+-- a full build also drops leads staging no longer has (skipped otherwise)
+delete from dw.fct_lead_stage_change as s
 where
     cast(:full_build as boolean)
-    or s.lead_id in (select c.lead_id from tmp_changed_leads as c);
+    and not exists (select 1 from staging.lead as l where l.lead_id = s.lead_id);
 
 insert into dw.fct_lead_stage_change (
     lead_id, changed_at, seq, change_date, from_stage, to_stage, from_status, to_status,

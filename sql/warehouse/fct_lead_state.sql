@@ -1,14 +1,19 @@
 -- Lead state as validity ranges: one row per lead version [valid_from, valid_to)
 -- in business days. The state on day D is the one after the last change made
 -- on or before D (two changes in one day: the later wins); consecutive days
--- with an identical state merge; the first version starts on the creation
--- day; a deleted lead ends on its deletion day. Leads without history rows
+-- with an identical state merge; from the creation day to the first change
+-- day the lead is as its first change says; a deleted lead ends on its
+-- deletion day. Leads without history rows
 -- get one version from staging.lead. Static attributes (customer, product
 -- line -> business unit) come from the lead row.
 delete from dw.fct_lead_state as s
+where s.lead_id in (select c.lead_id from tmp_changed_leads as c);
+
+-- a full build also drops leads staging no longer has (skipped otherwise)
+delete from dw.fct_lead_state as s
 where
     cast(:full_build as boolean)
-    or s.lead_id in (select c.lead_id from tmp_changed_leads as c);
+    and not exists (select 1 from staging.lead as l where l.lead_id = s.lead_id);
 
 insert into dw.fct_lead_state (
     lead_id, valid_from, valid_to, changed_at, stage, status, stage_code, is_open, amount_cny,
