@@ -20,8 +20,14 @@ with collections as (
         c.amount_cny
     from staging.collection as c
     left join dw.fct_invoice as i on c.invoice_id = i.invoice_id
-    left join staging.invoice as si on c.invoice_id = si.invoice_id
-    where c.loaded_at >= :since or si.loaded_at >= :since
+    where c.collection_id in (
+        select sc.collection_id from staging.collection as sc
+        where sc.loaded_at >= :since
+        union
+        select sc.collection_id from staging.collection as sc
+        inner join staging.invoice as si on sc.invoice_id = si.invoice_id
+        where si.loaded_at >= :since
+    )
 )
 
 select

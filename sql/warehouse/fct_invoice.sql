@@ -21,8 +21,14 @@ with invoices as (
         i.amount_cny
     from staging.invoice as i
     left join dw.fct_order as o on i.order_id = o.order_id
-    left join staging.sales_order as so on i.order_id = so.order_id
-    where i.loaded_at >= :since or so.loaded_at >= :since
+    where i.invoice_id in (
+        select si.invoice_id from staging.invoice as si
+        where si.loaded_at >= :since
+        union
+        select si.invoice_id from staging.invoice as si
+        inner join staging.sales_order as so on si.order_id = so.order_id
+        where so.loaded_at >= :since
+    )
 )
 
 select

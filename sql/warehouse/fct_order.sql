@@ -20,7 +20,15 @@ with orders as (
         o.amount_cny
     from staging.sales_order as o
     left join staging.lead as l on o.lead_id = l.lead_id
-    where o.loaded_at >= :since or l.loaded_at >= :since
+    where o.order_id in (
+        -- two index-friendly reads instead of one "or" across the join
+        select so.order_id from staging.sales_order as so
+        where so.loaded_at >= :since
+        union
+        select so.order_id from staging.sales_order as so
+        inner join staging.lead as sl on so.lead_id = sl.lead_id
+        where sl.loaded_at >= :since
+    )
 ),
 
 final as (
