@@ -58,13 +58,18 @@ _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 @dataclass
 class BatchResult:
-    """What one entity's batch did; the invariant rows_raw = staged + quarantined holds."""
+    """What one entity's batch did.
+
+    ``rows_read``: rows the source returned for the window (a look-back re-reads
+    some); ``rows_in``: the new versions among them, each entering raw once. The
+    invariant rows_in = rows_staged + rows_quarantined holds for every batch.
+    """
 
     source: str
     entity: str
     batch_id: int
+    rows_read: int
     rows_in: int
-    rows_raw: int
     rows_deleted: int
     rows_staged: int
     rows_quarantined: int
@@ -176,8 +181,8 @@ def extract_entity(
         source,
         entity,
         business_date,
+        result.rows_read,
         result.rows_in,
-        result.rows_raw,
         result.rows_deleted,
         result.rows_staged,
         result.rows_quarantined,
@@ -221,9 +226,9 @@ def _load_batch(
     if watermark_col:
         select_cols.append(sql.SQL("q.{}").format(sql.Identifier(watermark_col)))
     select = sql.SQL("select {} from ({}) as q").format(sql.SQL(", ").join(select_cols), query)
-    rows_in = _copy_stream(src, pg, select, {"window_start": start}, tmp)
+    rows_read = _copy_stream(src, pg, select, {"window_start": start}, tmp)
 
-    rows_raw = pg.execute(
+    rows_in = pg.execute(
         sql.SQL(
             "insert into {raw} (batch_id, source, op, row_hash, {cols}) "
             "select distinct on (t.row_hash) %(b)s, %(s)s, 'U', t.row_hash, {tcols} from extract_in as t "
@@ -245,9 +250,9 @@ def _load_batch(
     ).fetchone()  # type: ignore[misc]
     if rows_deleted:
         pg.execute(staging_delete(entity), {"batch_id": batch_id, "deleted_at": end})
-    if staged + quarantined != rows_raw:
+    if staged + quarantined != rows_in:
         raise ReviewError(
-            f"{source}.{entity} batch {batch_id}: {rows_raw} new raw rows but {staged} staged + "
+            f"{source}.{entity} batch {batch_id}: {rows_in} new raw rows but {staged} staged + "
             f"{quarantined} quarantined; nothing was committed"
         )
 
@@ -277,13 +282,15 @@ def _load_batch(
             {"b": batch_id},
         ).fetchone()[0]  # type: ignore[index]
     pg.execute(
-        "update ops.extract_batch set rows_in = %s, rows_raw = %s, rows_deleted = %s, rows_staged = %s,"
+        "update ops.extract_batch set rows_read = %s, rows_in = %s, rows_raw = %s, rows_deleted = %s,"
+        " rows_staged = %s,"
         " rows_quarantined = %s, amount_in_cny = %s, amount_staged_cny = %s, checksum = %s,"
         " max_source_updated_at = %s, status = 'success', finished_at = clock_timestamp()"
         " where batch_id = %s",
         (
+            rows_read,
             rows_in,
-            rows_raw,
+            rows_in,
             rows_deleted,
             staged,
             quarantined,
@@ -298,8 +305,8 @@ def _load_batch(
         source,
         entity,
         batch_id,
+        rows_read,
         rows_in,
-        rows_raw,
         rows_deleted,
         staged,
         quarantined,

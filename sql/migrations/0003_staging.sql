@@ -336,6 +336,9 @@ create table if not exists ops.extract_batch (
     business_date date,
     window_start timestamptz,
     window_end timestamptz,
+    -- rows_read: what the source returned (a look-back re-reads some rows);
+    -- rows_in: the new rows among them; rows_in = rows_staged + rows_quarantined
+    rows_read bigint not null default 0,
     rows_in bigint not null default 0,
     rows_raw bigint not null default 0,
     rows_deleted bigint not null default 0,

@@ -84,8 +84,12 @@ def _q(engine, text, **params):
 def test_first_extraction_types_and_maps_everything(db_settings, warehouse, crm):
     results = _extract(db_settings, D1)
     for r in results.values():
-        assert r.rows_raw == r.rows_staged + r.rows_quarantined
-    assert results["lead"].rows_in == 3 and results["lead"].rows_staged == 3
+        assert r.rows_in == r.rows_staged + r.rows_quarantined
+    assert (
+        results["lead"].rows_read == 3
+        and results["lead"].rows_in == 3
+        and results["lead"].rows_staged == 3
+    )
 
     lead = _q(warehouse, "select * from staging.lead where lead_id = 'OPP-1'")[0]._mapping
     assert lead["stage"] == "S3" and lead["status"] == "OPEN" and lead["stage_raw"] == "商务推进"
@@ -146,7 +150,9 @@ def test_incremental_days_pick_up_each_change_exactly_once(db_settings, warehous
     results = _extract(db_settings, D2)
     lead = results["lead"]
     # OPP-1 changed, OPP-4 new, OPP-5 late (inside the look-back); OPP-2 unchanged is not new again
-    assert lead.rows_raw == 3
+    assert lead.rows_in == 3
+    # read: OPP-1, OPP-4, OPP-5; OPP-2 (09:30 on D1) lies before the look-back (16:00 - 6 h)
+    assert lead.rows_read == 3
     assert lead.rows_deleted == 1
     assert _q(warehouse, "select count(*) from raw.crm_lead where op = 'U'")[0][0] == 3 + 3
     staged = dict(_q(warehouse, "select lead_id, stage from staging.lead where deleted_at is null"))
@@ -159,7 +165,7 @@ def test_incremental_days_pick_up_each_change_exactly_once(db_settings, warehous
 
     # the same day again: nothing new anywhere, the delete is not recorded twice
     again = _extract(db_settings, D2)
-    assert all(r.rows_raw == 0 for r in again.values()), {e: r.rows_raw for e, r in again.items()}
+    assert all(r.rows_in == 0 for r in again.values()), {e: r.rows_in for e, r in again.items()}
     assert again["lead"].rows_deleted == 0
     assert _q(warehouse, "select count(*) from raw.crm_lead")[0][0] == 3 + 3 + 1
 

@@ -22,4 +22,12 @@ select
     null::timestamptz as deleted_at
 from crm.opportunity as o
 left join crm.product_line as p on o.product_line_code = p.product_line_code
-where o.updated_at >= :window_start
+where
+    o.updated_at >= :window_start
+    -- the history's changed_at is set by the server: it catches a row whose client-set
+    -- updated_at is wrong (rule LQ13: before its creation, or stale)
+    or exists (
+        select 1
+        from crm.opportunity_history as h
+        where h.opp_id = o.opp_id and h.changed_at >= :window_start
+    )
