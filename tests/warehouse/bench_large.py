@@ -149,14 +149,14 @@ analyze;
 """
 
 DAY_OF_CHANGES = """
--- one day's extraction: 20,000 leads move a stage on 2027-01-08
+-- one day's extraction: 20,000 leads move a stage on 2027-01-09
 insert into staging.lead_history (lead_id, changed_at, seq, stage, status, amount_cny, owner_id, source)
-select l.lead_id, timestamptz '2027-01-08 10:00+08', 103, 'S3', 'OPEN', l.amount_cny, l.owner_id, 'bench'
-from staging.lead as l where l.lead_id like 'L%5' and l.status = 'OPEN' limit 20000;
-update staging.lead as l set stage = 'S3', updated_at = timestamptz '2027-01-08 10:00+08', loaded_at = now()
-where l.lead_id in (select h.lead_id from staging.lead_history as h where h.seq = 103);
+select l.lead_id, timestamptz '2027-01-09 10:00+08', 104, 'S3', 'OPEN', l.amount_cny, l.owner_id, 'bench'
+from staging.lead as l where l.lead_id like 'L%2' and l.status = 'OPEN' limit 20000;
+update staging.lead as l set stage = 'S3', updated_at = timestamptz '2027-01-09 10:00+08', loaded_at = now()
+where l.lead_id in (select h.lead_id from staging.lead_history as h where h.seq = 104);
 insert into staging.sales_order (order_id, order_date, owner_id, product_line_code, amount_cny, source)
-select 'ONEW8-' || i, date '2027-01-08', 'E' || (112 + i), 'SRV', 1000, 'bench' from generate_series(1, 500) i;
+select 'ONEW9-' || i, date '2027-01-09', 'E' || (112 + i), 'SRV', 1000, 'bench' from generate_series(1, 500) i;
 """
 
 
@@ -205,10 +205,10 @@ def main() -> None:
     build.WATERMARK_MARGIN = timedelta(microseconds=-1)
 
     result["fill_changes_s"] = round(_run(engine, DAY_OF_CHANGES), 1)
-    summary = build_day(settings, date(2027, 1, 8))
+    summary = build_day(settings, date(2027, 1, 9))
     result["incremental_day_s"] = summary["duration_ms"] / 1000
     result["incremental_steps_ms"] = {k: v["ms"] for k, v in summary["steps"].items()}
-    summary = build_day(settings, date(2027, 1, 8))
+    summary = build_day(settings, date(2027, 1, 9))
     result["rerun_same_day_s"] = summary["duration_ms"] / 1000
 
     with engine.connect() as conn:
