@@ -32,16 +32,9 @@ from airflow.sdk import (
     get_current_context,
     task,
 )
-from review_pipeline.assets import WAREHOUSE_POOL, WEEKLY_PACKS
+from review_pipeline.assets import WAREHOUSE_POOL, WEEKLY_PACKS, default_task_args
 
 SUNDAY = 7
-
-
-def _email_data_team(context):
-    """Failure e-mail; the address and the SMTP provider are looked up only when a task fails."""
-    from review_pipeline.orchestration import notify_task_failure
-
-    notify_task_failure(context)
 
 
 @dag(
@@ -52,15 +45,7 @@ def _email_data_team(context):
     dagrun_timeout=pendulum.duration(hours=12),
     doc_md=__doc__,
     tags=["review", "weekly"],
-    default_args={
-        "owner": "data-platform",
-        "retries": 2,
-        "retry_delay": pendulum.duration(minutes=5),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": pendulum.duration(hours=1),
-        "execution_timeout": pendulum.duration(hours=1),
-        "on_failure_callback": [_email_data_team],
-    },
+    default_args=default_task_args(),
     params={
         "date": Param(
             None,
