@@ -1,7 +1,8 @@
 -- dq.lead_day: every lead as it stood at the end of each business day of the
 -- window (dq.check_window). State fields come from the lead's last history row
--- with changed_at before the end of the day (Asia/Shanghai); static fields from
--- staging.lead. A lead without history keeps its current state on every day.
+-- with changed_at before the end of the day (Asia/Shanghai), including the
+-- customer, product line and bid facts where the source's history keeps them;
+-- otherwise (and for the rest) from staging.lead. A lead without history keeps its current state on every day.
 -- Deleted leads are left out: a lead entered by mistake is not a finding.
 delete from dq.lead_day;
 
@@ -31,7 +32,12 @@ day_last_change as (
         h.status_raw,
         h.amount_cny,
         h.owner_id,
-        h.expected_order_date
+        h.expected_order_date,
+        h.customer_id,
+        h.product_line_code,
+        h.tender_date,
+        h.bid_price_cny,
+        h.competitors
     from staging.lead_history as h
     cross join win as w
     order by h.lead_id asc, (h.changed_at at time zone w.tz)::date asc, h.changed_at desc, h.seq desc
@@ -45,7 +51,11 @@ spans as (
             when lag(c.change_day) over lead_order is null then '-infinity'::date
             else c.change_day
         end as valid_from,
-        coalesce(lead(c.change_day) over lead_order, 'infinity'::date) as valid_to
+        coalesce(lead(c.change_day) over lead_order, 'infinity'::date) as valid_to,
+        -- does this source keep the lead's other fields in its history? (a source that
+        -- does not leaves them null on every row: the lead row then speaks for them)
+        bool_or(c.customer_id is not null or c.product_line_code is not null)
+            over (partition by c.lead_id) as history_has_fields
     from day_last_change as c
     window lead_order as (partition by c.lead_id order by c.change_day)
 ),
@@ -53,13 +63,13 @@ spans as (
 lead_span as (
     select
         l.lead_id,
-        l.customer_id,
-        l.product_line_code,
+        case when s.history_has_fields then s.customer_id else l.customer_id end as customer_id,
+        case when s.history_has_fields then s.product_line_code else l.product_line_code end as product_line_code,
         l.business_unit,
         l.created_at,
-        l.tender_date,
-        l.bid_price_cny,
-        l.competitors,
+        case when s.history_has_fields then s.tender_date else l.tender_date end as tender_date,
+        case when s.history_has_fields then s.bid_price_cny else l.bid_price_cny end as bid_price_cny,
+        case when s.history_has_fields then s.competitors else l.competitors end as competitors,
         s.lead_id is not null as has_history,
         coalesce(s.valid_to = 'infinity'::date, true) as is_last_span,
         case when s.lead_id is null then l.stage else s.stage end as stage,
