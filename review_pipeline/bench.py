@@ -92,40 +92,34 @@ def machine_info() -> dict[str, Any]:
 
 
 def measure(stage: str, command: Sequence[str], env: dict[str, str] | None = None) -> StageResult:
-    """Run ``command``; return its wall time and the peak RSS of its whole process tree."""
+    """Run ``command``; return its wall time and the peak RSS of its whole process tree.
+
+    The command's output goes to a temporary file (a pipe could fill and stall
+    it); its last line becomes the note of a failed stage.
+    """
+    import tempfile
+
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        list(command), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
     peak = 0
-    ps = psutil.Process(proc.pid)
-    output: list[str] = []
-    assert proc.stdout is not None
-    os.set_blocking(proc.stdout.fileno(), False)
-    while proc.poll() is None:
-        try:
-            rss = ps.memory_info().rss + sum(
-                c.memory_info().rss for c in ps.children(recursive=True)
-            )
-            peak = max(peak, rss)
-        except psutil.Error:
-            pass
-        chunk = proc.stdout.read()
-        if chunk:
-            output.append(chunk)
-        time.sleep(0.1)
-    rest = proc.stdout.read()
-    if rest:
-        output.append(rest)
-    seconds = time.perf_counter() - started
-    text = "".join(output)
-    note = (
-        ""
-        if proc.returncode == 0
-        else text.strip().splitlines()[-1][:200]
-        if text.strip()
-        else "failed"
-    )
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            list(command), env=env, stdout=log, stderr=subprocess.STDOUT, text=True
+        )
+        ps = psutil.Process(proc.pid)
+        while proc.poll() is None:
+            try:
+                rss = ps.memory_info().rss + sum(
+                    c.memory_info().rss for c in ps.children(recursive=True)
+                )
+                peak = max(peak, rss)
+            except psutil.Error:
+                pass
+            time.sleep(0.1)
+        seconds = time.perf_counter() - started
+        log.seek(0)
+        text = log.read()
+    lines = text.strip().splitlines()
+    note = "" if proc.returncode == 0 else (lines[-1][:200] if lines else "failed")
     return StageResult(
         stage, list(command), seconds, peak / 2**20, ok=proc.returncode == 0, note=note
     )
