@@ -91,7 +91,10 @@ def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: expected failures print one line and exit non-zero."""
     _register()
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode click returns the code of typer.Exit instead of exiting.
+        code = app(args=argv, standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except ReviewError as exc:
         if _state["verbose"]:
             console.print_exception()

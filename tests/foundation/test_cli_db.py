@@ -75,3 +75,18 @@ def test_embedded_server_lifecycle_shared_by_parallel_processes(tmp_path):
     assert "stopped" in stop.stdout
     after = _run(["db", "status"], home)
     assert "down" in after.stdout
+
+
+@pytest.mark.integration
+def test_a_command_that_reports_failure_exits_non_zero(tmp_path, make_database):
+    """`sources check` finds a source it cannot reach: exit 1, not 0."""
+    result = _run(
+        ["sources", "check", "--source", "sim_crm"],
+        tmp_path,
+        {
+            "REVIEW_WAREHOUSE_URL": make_database("wh"),
+            "REVIEW_CRM_URL": "postgresql://nobody@127.0.0.1:1/none",
+        },
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "cannot connect" in result.stdout
