@@ -106,15 +106,24 @@ def measure(stage: str, command: Sequence[str], env: dict[str, str] | None = Non
             list(command), env=env, stdout=log, stderr=subprocess.STDOUT, text=True
         )
         ps = psutil.Process(proc.pid)
-        while proc.poll() is None:
-            try:
-                rss = ps.memory_info().rss + sum(
-                    c.memory_info().rss for c in ps.children(recursive=True)
-                )
-                peak = max(peak, rss)
-            except psutil.Error:
-                pass
-            time.sleep(0.1)
+        try:
+            while proc.poll() is None:
+                try:
+                    rss = ps.memory_info().rss + sum(
+                        c.memory_info().rss for c in ps.children(recursive=True)
+                    )
+                    peak = max(peak, rss)
+                except psutil.Error:
+                    pass
+                time.sleep(0.1)
+        finally:
+            # never leave a stage running behind an interrupted benchmark: a second run
+            # would otherwise race it on the same database
+            if proc.poll() is None:
+                for child in ps.children(recursive=True):
+                    child.kill()
+                proc.kill()
+                proc.wait()
         seconds = time.perf_counter() - started
         log.seek(0)
         text = log.read()
