@@ -54,6 +54,7 @@ STAGES: dict[str, str] = {
     "build_warehouse": "review_pipeline.warehouse.pipeline:build_warehouse",
     "build_daily_marts": "review_pipeline.reports.pipeline:build_daily_marts",
     "build_weekly_reports": "review_pipeline.reports.pipeline:build_weekly_reports",
+    "build_advice": "review_pipeline.advice.pipeline:build_advice",
     "build_packs": "review_pipeline.packs.pipeline:build_packs",
     "send_packs": "review_pipeline.delivery.pipeline:send_packs",
     "summarise_delivery": "review_pipeline.delivery.pipeline:summarise_delivery",
@@ -293,6 +294,11 @@ def build_daily_marts(business_date: date | str, **kwargs: Any) -> dict[str, Any
 def build_weekly_reports(business_date: date | str, **kwargs: Any) -> dict[str, Any]:
     """Build the weekly review reports for the week ending on the business date."""
     return run_stage("build_weekly_reports", business_date, **kwargs)
+
+
+def build_advice(business_date: date | str, **kwargs: Any) -> dict[str, Any]:
+    """Derive the coaching advice the packs show, for the review date."""
+    return run_stage("build_advice", business_date, **kwargs)
 
 
 def build_packs(business_date: date | str, **kwargs: Any) -> dict[str, Any]:
