@@ -1,4 +1,4 @@
-"""Streaming readers of CSV and XLSX files from a landing folder.
+"""Streaming readers of CSV, XLSX and legacy XLS files from a landing folder.
 
 Each reader checks the whole file first where that is cheap and protects the
 machine (encoding, zip-bomb caps), then yields :class:`SourceRow` items one
@@ -391,61 +391,132 @@ def read_xlsx(
     except Exception as exc:  # noqa: BLE001 - any parser failure means "unreadable"
         raise FileRejected(FILE_FORMAT, f"not a readable XLSX workbook ({exc})") from None
     try:
-        if spec.sheet is not None and spec.sheet not in wb.sheetnames:
-            raise FileRejected(
-                FILE_HEADER,
-                f"no sheet named {spec.sheet!r} (sheets: {', '.join(wb.sheetnames)})",
-            )
+        _check_sheet(spec, wb.sheetnames)
         ws = wb[spec.sheet] if spec.sheet is not None else wb.worksheets[0]
         declared = ws.max_row
         if declared is not None and declared > limits.max_rows + limits.header_scan_rows:
             raise FileRejected(FILE_TOO_LARGE, f"sheet declares {declared} rows")
         ws.reset_dimensions()  # a stale <dimension> would otherwise cut rows off
-        epoch = wb.epoch
         rows: Iterator[tuple[int, tuple[Any, ...]]] = enumerate(
             ws.iter_rows(values_only=True), start=1
         )
-        head: list[tuple[int, tuple[Any, ...]]] = []
-        header_at = None
-        above: tuple[Any, ...] = ()
-        for line_no, raw_cells in rows:
-            cells = _fill_from_above(raw_cells, above)
-            above = raw_cells
-            head.append((line_no, cells))
-            if _is_header(line_no, cells, spec, expected):
-                header_at = len(head) - 1
-                break
-            if line_no >= limits.header_scan_rows:
-                break
-        if header_at is not None:
-            # A two-row header: the lower row (with the upper's merged names) may match better.
-            nxt = next(rows, None)
-            if nxt is not None:
-                below = _fill_from_above(nxt[1], head[header_at][1])
-                if expected.matches(below) and expected.score(below) > expected.score(
-                    head[header_at][1]
-                ):
-                    head.append((nxt[0], below))
-                    header_at += 1
-                else:
-                    rows = itertools.chain([nxt], rows)
-        if header_at is None:
-            if not head or all(_blank(c) for _, c in head):
-                raise FileRejected(FILE_EMPTY, f"sheet {ws.title!r} is empty")
-            raise FileRejected(
-                FILE_HEADER,
-                f"sheet {ws.title!r}: no header row with "
-                f"{', '.join(expected.needed)} in the first {len(head)} rows",
-            )
-        header_line, header_cells = head[header_at]
-        _check_duplicate_needed(header_cells, expected, header_line)
-        last = max((i for i, c in enumerate(header_cells) if c is not None), default=-1)
-        headers = _dedupe_headers(header_cells[: last + 1])
+        return _sheet_stream(ws.title, rows, wb.epoch, spec, expected, limits, wb.close)
     except BaseException:
         wb.close()
         raise
+
+
+def read_xls(
+    path: Path, spec: FileSpec, expected: HeaderExpectation, limits: ReadLimits
+) -> TableStream:
+    """Open a legacy BIFF ``.xls`` sheet with xlrd, the kept reader of that format.
+
+    Cells come out as the XLSX reader gives them (dates as datetimes, whole
+    numbers as ints, error cells as their ``#N/A`` text), so one conversion
+    path serves both formats.
+    """
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True)
+    except Exception as exc:  # noqa: BLE001 - any parser failure means "unreadable"
+        raise FileRejected(FILE_FORMAT, f"not a readable legacy .xls workbook ({exc})") from None
+    try:
+        names = book.sheet_names()
+        _check_sheet(spec, names)
+        sheet = book.sheet_by_name(spec.sheet) if spec.sheet is not None else book.sheet_by_index(0)
+        if sheet.nrows > limits.max_rows + limits.header_scan_rows:
+            raise FileRejected(FILE_TOO_LARGE, f"sheet declares {sheet.nrows} rows")
+        epoch = datetime(1904, 1, 1) if book.datemode == 1 else datetime(1899, 12, 30)
+        rows = ((r + 1, _xls_cells(sheet.row(r), book.datemode)) for r in range(sheet.nrows))
+        return _sheet_stream(
+            sheet.name, rows, epoch, spec, expected, limits, book.release_resources
+        )
+    except BaseException:
+        book.release_resources()
+        raise
+
+
+def _xls_cells(row: Sequence[Any], datemode: int) -> tuple[Any, ...]:
+    import xlrd
+
+    out: list[Any] = []
+    for cell in row:
+        kind, value = cell.ctype, cell.value
+        if kind in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+            out.append(None)
+        elif kind == xlrd.XL_CELL_NUMBER:
+            out.append(int(value) if float(value).is_integer() else value)
+        elif kind == xlrd.XL_CELL_DATE:
+            try:
+                out.append(xlrd.xldate.xldate_as_datetime(value, datemode))
+            except xlrd.xldate.XLDateError:
+                out.append(value)  # an impossible date stays a number: the cast quarantines it
+        elif kind == xlrd.XL_CELL_BOOLEAN:
+            out.append(bool(value))
+        elif kind == xlrd.XL_CELL_ERROR:
+            out.append(xlrd.error_text_from_code.get(value, "#ERR"))
+        else:
+            out.append(value)
+    return tuple(out)
+
+
+def _check_sheet(spec: FileSpec, sheetnames: Sequence[str]) -> None:
+    if spec.sheet is not None and spec.sheet not in sheetnames:
+        raise FileRejected(
+            FILE_HEADER,
+            f"no sheet named {spec.sheet!r} (sheets: {', '.join(sheetnames)})",
+        )
+
+
+def _sheet_stream(
+    title: str,
+    rows: Iterator[tuple[int, tuple[Any, ...]]],
+    epoch: datetime,
+    spec: FileSpec,
+    expected: HeaderExpectation,
+    limits: ReadLimits,
+    close: Any,
+) -> TableStream:
+    """Find the header below any title block and stream the rows after it (any workbook)."""
+    head: list[tuple[int, tuple[Any, ...]]] = []
+    header_at = None
+    above: tuple[Any, ...] = ()
+    for line_no, raw_cells in rows:
+        cells = _fill_from_above(raw_cells, above)
+        above = raw_cells
+        head.append((line_no, cells))
+        if _is_header(line_no, cells, spec, expected):
+            header_at = len(head) - 1
+            break
+        if line_no >= limits.header_scan_rows:
+            break
+    if header_at is not None:
+        # A two-row header: the lower row (with the upper's merged names) may match better.
+        nxt = next(rows, None)
+        if nxt is not None:
+            below = _fill_from_above(nxt[1], head[header_at][1])
+            if expected.matches(below) and expected.score(below) > expected.score(
+                head[header_at][1]
+            ):
+                head.append((nxt[0], below))
+                header_at += 1
+            else:
+                rows = itertools.chain([nxt], rows)
+    if header_at is None:
+        if not head or all(_blank(c) for _, c in head):
+            raise FileRejected(FILE_EMPTY, f"sheet {title!r} is empty")
+        raise FileRejected(
+            FILE_HEADER,
+            f"sheet {title!r}: no header row with "
+            f"{', '.join(expected.needed)} in the first {len(head)} rows",
+        )
+    header_line, header_cells = head[header_at]
+    _check_duplicate_needed(header_cells, expected, header_line)
+    last = max((i for i, c in enumerate(header_cells) if c is not None), default=-1)
+    headers = _dedupe_headers(header_cells[: last + 1])
     stream = TableStream(headers=headers, rows=iter(()), header_line=header_line, excel_epoch=epoch)
-    stream.rows = _xlsx_rows(wb, rows, stream, limits)
+    stream.rows = _sheet_rows(close, rows, stream, limits)
     return stream
 
 
@@ -473,8 +544,8 @@ def _is_header(
     return expected.matches(cells)
 
 
-def _xlsx_rows(
-    wb: Any, rows: Iterator[tuple[int, tuple[Any, ...]]], stream: TableStream, limits: ReadLimits
+def _sheet_rows(
+    close: Any, rows: Iterator[tuple[int, tuple[Any, ...]]], stream: TableStream, limits: ReadLimits
 ) -> Iterator[SourceRow]:
     headers = stream.headers
     width = len(headers)
@@ -508,13 +579,13 @@ def _xlsx_rows(
         raise FileRejected(FILE_FORMAT, f"the workbook breaks while reading: {exc}") from None
     finally:
         with contextlib.suppress(Exception):
-            wb.close()
+            close()
 
 
 def read_table(
     path: Path, spec: FileSpec, expected: HeaderExpectation, limits: ReadLimits | None = None
 ) -> TableStream:
-    """Open ``path`` as its mapping says (csv / xlsx); legacy .xls is refused."""
+    """Open ``path`` as its mapping says (csv / xlsx / legacy xls)."""
     limits = limits or ReadLimits()
     size = path.stat().st_size
     if size > limits.max_file_bytes:
@@ -525,7 +596,6 @@ def read_table(
         return read_csv(path, spec, expected, limits)
     if spec.format == "xlsx":
         return read_xlsx(path, spec, expected, limits)
-    raise FileRejected(
-        FILE_UNSUPPORTED,
-        "legacy .xls workbooks are not supported: save the export as .xlsx or CSV",
-    )
+    if spec.format == "xls":
+        return read_xls(path, spec, expected, limits)
+    raise FileRejected(FILE_UNSUPPORTED, f"unknown file format {spec.format!r}")

@@ -314,16 +314,39 @@ def test_zip_bomb_refused_before_parsing(tmp_path, finance_mapping, monkeypatch)
     assert rej.rule == "FILE_BOMB" and "cap 10485760" in rej.message
 
 
-def test_legacy_xls_is_not_supported(tmp_path, finance_mapping):
+def _xls_mapping(finance_mapping):
     from review_pipeline.sources.mapping import mapping_from_dict
 
     data = finance_mapping.model_dump(exclude={"path"})
     data["entities"]["collection"]["file"].update(format="xls", glob="collections_*.xls")
-    mapping = mapping_from_dict(data)
+    return mapping_from_dict(data)
+
+
+def test_legacy_xls_reads_like_the_same_xlsx(tmp_path, finance_mapping):
+    """The committed .xls is the workbook of the XLSX test above saved by LibreOffice as
+    BIFF8 (tests/sources/fixtures/make_legacy_xls.py): the same rows must come out."""
+    import shutil
+
+    path = tmp_path / "collections_1.xls"
+    shutil.copyfile(Path(__file__).parent / "fixtures" / "collections_legacy.xls", path)
+    out, stream = _read(_xls_mapping(finance_mapping), "collection", path)
+    assert stream.header_line == 5 and stream.headers == COLLECTION_HEADER
+    assert [
+        (line, r["collection_id"], r["collection_date"], r["amount_cny"], r["owner_id"])
+        for line, r, _ in out
+    ] == [
+        (6, "SK1", "2026-11-25", "1000.50", "E1"),  # a serial number in a date column
+        (7, "SK2", "2026-11-26", "2000.00", "1001"),  # a date cell; whole numbers as ids
+        (8, "SK3", "2026-11-27", "300.00", "E2"),
+    ]
+    assert stream.dropped == [9]  # the 合计 row
+
+
+def test_broken_legacy_xls_is_rejected_whole(tmp_path, finance_mapping):
     path = tmp_path / "collections_1.xls"
     path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504)
-    rej = _rejected(mapping, "collection", path)
-    assert rej.rule == "FILE_UNSUPPORTED" and ".xlsx" in rej.message
+    rej = _rejected(_xls_mapping(finance_mapping), "collection", path)
+    assert rej.rule == "FILE_FORMAT" and "legacy .xls" in rej.message
 
 
 # ---------------------------------------------------------------- path safety
