@@ -7,8 +7,8 @@ param; the month of that date is closed).
 
 `derive_business_date` -> `wait_for_daily_build` (the last day's daily build
 must exist in `ops.step_run`) -> `close_month` (final figures, plan accuracy
-and volatility; emits `review_month_close`) -> `build_monthly_packs` ->
-`send_packs`.
+and volatility; emits `review_month_close`) -> `build_advice` (coaching
+advice as of the month end) -> `build_monthly_packs` -> `send_packs`.
 
 Each task calls one function of `review_pipeline.orchestration` (the CLI
 calls the same ones). A failed task e-mails the address in the Variable
@@ -80,6 +80,12 @@ def review_monthly():
 
         return orchestration.close_month(**window)
 
+    @task(pool=WAREHOUSE_POOL, execution_timeout=pendulum.duration(hours=1))
+    def build_advice(window: dict):
+        from review_pipeline import orchestration
+
+        return orchestration.build_advice(**window)
+
     @task(execution_timeout=pendulum.duration(hours=2))
     def build_monthly_packs(window: dict):
         from review_pipeline import orchestration
@@ -96,6 +102,7 @@ def review_monthly():
     chain(
         wait_for_daily_build(window),
         close_month(window),
+        build_advice(window),
         build_monthly_packs(window),
         send_packs(window),
     )

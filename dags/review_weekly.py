@@ -6,8 +6,9 @@ date** = the Sunday before (a manual run may name another Sunday with the
 `date` param).
 
 `derive_business_date` -> `wait_for_daily_build` -> `build_weekly_reports`
--> `build_packs` (emits `review_weekly_packs`) -> `send_packs` (outbox, then
-e-mail) -> `summarise_delivery`.
+-> `build_advice` (coaching advice per lead and person) -> `build_packs`
+(emits `review_weekly_packs`) -> `send_packs` (outbox, then e-mail) ->
+`summarise_delivery`.
 
 `wait_for_daily_build` lets the run go ahead only when `ops.step_run` holds a
 successful `build_daily_marts` for that Sunday; it re-checks every 10 minutes
@@ -89,6 +90,12 @@ def review_weekly():
 
         return orchestration.build_weekly_reports(**window)
 
+    @task(pool=WAREHOUSE_POOL, execution_timeout=pendulum.duration(hours=1))
+    def build_advice(window: dict):
+        from review_pipeline import orchestration
+
+        return orchestration.build_advice(**window)
+
     @task(outlets=[WEEKLY_PACKS], execution_timeout=pendulum.duration(hours=2))
     def build_packs(window: dict):
         from review_pipeline import orchestration
@@ -111,6 +118,7 @@ def review_weekly():
     chain(
         wait_for_daily_build(window),
         build_weekly_reports(window),
+        build_advice(window),
         build_packs(window),
         send_packs(window),
         summarise_delivery(window),

@@ -136,7 +136,13 @@ def test_review_daily_date_param_wins_and_dry_run_migrates_nothing(airflow_db, w
             pendulum.datetime(2026, 11, 23, 2, tz="Asia/Shanghai"),
             pendulum.datetime(2026, 11, 23, 7, tz="Asia/Shanghai"),
             date(2026, 11, 22),
-            ["build_weekly_reports", "build_packs", "send_packs", "summarise_delivery"],
+            [
+                "build_weekly_reports",
+                "build_advice",
+                "build_packs",
+                "send_packs",
+                "summarise_delivery",
+            ],
         ),
         # the daily run of the 1st builds the month's last day; the month close follows
         (
@@ -144,7 +150,7 @@ def test_review_daily_date_param_wins_and_dry_run_migrates_nothing(airflow_db, w
             pendulum.datetime(2026, 11, 1, 2, tz="Asia/Shanghai"),
             pendulum.datetime(2026, 11, 1, 6, tz="Asia/Shanghai"),
             date(2026, 10, 31),
-            ["close_month", "build_monthly_packs", "send_packs"],
+            ["close_month", "build_advice", "build_monthly_packs", "send_packs"],
         ),
     ],
 )

@@ -34,6 +34,7 @@ WAREHOUSE_WRITERS = {
     "build_daily_marts",
     "build_weekly_reports",
     "close_month",
+    "build_advice",
 }
 HEAVY_MODULES = (
     "pandas",
@@ -177,7 +178,23 @@ def test_weekly_is_gated_on_the_daily_build(parsed):
     dag = bag.dags["review_weekly"]
     gate = dag.get_task("wait_for_daily_build")
     downstream = {t.task_id for t in gate.get_flat_relatives(upstream=False)}
-    assert {"build_weekly_reports", "build_packs", "send_packs", "summarise_delivery"} <= downstream
+    assert {
+        "build_weekly_reports",
+        "build_advice",
+        "build_packs",
+        "send_packs",
+        "summarise_delivery",
+    } <= downstream
+    order = [t.task_id for t in dag.topological_sort()]
+    assert order.index("build_weekly_reports") < order.index("build_advice")
+    assert order.index("build_advice") < order.index("build_packs")
+
+
+def test_monthly_builds_advice_between_the_close_and_the_packs(parsed):
+    bag, _ = parsed
+    order = [t.task_id for t in bag.dags["review_monthly"].topological_sort()]
+    assert order.index("close_month") < order.index("build_advice")
+    assert order.index("build_advice") < order.index("build_monthly_packs")
 
 
 def test_dag_files_parse_fast_in_a_fresh_interpreter_without_heavy_imports():
