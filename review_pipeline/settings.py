@@ -81,6 +81,21 @@ class ReportSettings(BaseModel):
     volatility_min_months: int = 3
 
 
+class AdviceSettings(BaseModel):
+    """Thresholds of the review advice rules (docs/advice.md). Ratios are fractions."""
+
+    attainment_gap: Decimal = Decimal("0.10")  # A01: forecast attainment behind time progress by more
+    coverage_floor: Decimal = Decimal("1.0")  # A02: reservoir coverage below this
+    score_floor: Decimal = Decimal("0.80")  # A04: authenticity score below this
+    score_drop_points: Decimal = Decimal("10")  # A04: or fell by more points week over week
+    compliance_floor: Decimal = Decimal("0.90")  # A05: daily reports filed on time below this
+    receivable_days: int = 90  # A06: receivables overdue by more days than this
+    plan_accuracy_floor: Decimal = Decimal("0.70")  # A07: plan accuracy below this ...
+    plan_accuracy_months: int = 3  # A07: ... in each of this many months in a row
+    evidence_leads: int = 5  # leads / invoices named in an item's evidence
+    top_n: int = 5  # items in the email body
+
+
 class SmtpSettings(BaseModel):
     """Where packs are sent. ``transport = "file"`` writes .eml files under REVIEW_HOME."""
 
@@ -143,6 +158,7 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
+    advice: AdviceSettings = AdviceSettings()
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         try:

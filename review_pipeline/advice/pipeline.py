@@ -1,0 +1,183 @@
+"""Build the advice items of a review date: the ``build_advice`` stage.
+
+One build per review date covers the whole company and every business unit:
+the date's items are deleted and every rule's ``insert ... select`` runs in
+ONE transaction under the step lock ``advice.build`` for that date, then the
+date is recorded in ``mart.advice_run``. A failed build leaves the previous
+items; a rebuild gives the same items. Scopes are applied when reading
+(:func:`review_pipeline.advice.api.advice_for`), and so is the memory ("open
+since", "resolved"), which is why dates may be (re)built in any order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+import sqlalchemy as sa
+
+from review_pipeline.advice.rules import RULES, Rule, rule_params
+from review_pipeline.db import read_sql, split_statements, step_lock, warehouse_engine
+from review_pipeline.errors import UserError
+from review_pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# The marts the rules read (rows_in counts their rows of the review date).
+SOURCE_TABLES: tuple[str, ...] = (
+    "rpt_region_month_attainment",
+    "rpt_reservoir",
+    "rpt_top_lead",
+    "rpt_lead_ledger",
+    "rpt_authenticity_scorecard",
+    "rpt_receivable",
+    "rpt_plan_accuracy",
+)
+
+
+@lru_cache(maxsize=16)
+def _statements(file: str) -> tuple[sa.TextClause, ...]:
+    import sqlparse
+
+    return tuple(
+        sa.text(sqlparse.format(statement, strip_comments=True).strip())
+        for statement in split_statements(read_sql(f"advice/{file}.sql"))
+    )
+
+
+def _source_counts(conn: sa.Connection, review_date: date) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for table in SOURCE_TABLES:
+        counts[table] = conn.execute(
+            sa.text(f"select count(*) from mart.{table} where review_date = :d"),
+            {"d": review_date},
+        ).scalar_one()
+    return counts
+
+
+def _thresholds(settings: Settings) -> dict[str, Any]:
+    return json.loads(settings.advice.model_dump_json())
+
+
+def build_advice_date(
+    settings: Settings,
+    review_date: date,
+    *,
+    rules: tuple[Rule, ...] = RULES,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Replace the advice items of ``review_date`` in one transaction; returns counts.
+
+    Raises:
+        UserError: the report marts of ``review_date`` have not been built.
+        StepLocked: another build of the same date is running.
+    """
+    params = rule_params(settings, review_date)
+    counts: dict[str, int] = {}
+    timings: dict[str, int] = {}
+    engine = warehouse_engine(settings)
+    with engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            conn.execute(sa.text("set local jit = off"))
+            with step_lock(
+                conn,
+                "advice.build",
+                review_date.isoformat(),
+                wait_seconds=float(settings.lock_timeout_seconds),
+            ):
+                sources = _source_counts(conn, review_date)
+                built = conn.execute(
+                    sa.text(
+                        "select exists (select 1 from mart.rpt_team_month_attainment"
+                        " where review_date = :d)"
+                        " or exists (select 1 from mart.rpt_region_month_attainment"
+                        " where review_date = :d)"
+                    ),
+                    {"d": review_date},
+                ).scalar_one()
+                if not built:
+                    raise UserError(
+                        f"no report marts for {review_date}: build them first "
+                        f"(review-pipeline report build --date {review_date})"
+                    )
+                if sources["rpt_lead_ledger"] == 0:
+                    log.warning(
+                        "no lead ledger (R6) for %s: advice evidence names no leads "
+                        "(build the weekly reports for that date)",
+                        review_date,
+                    )
+                conn.execute(
+                    sa.text("delete from mart.advice_item where review_date = :d"),
+                    {"d": review_date},
+                )
+                for rule in rules:
+                    started = time.monotonic()
+                    for clause in _statements(rule.file):
+                        wanted = {k: v for k, v in params.items() if k in clause._bindparams}
+                        conn.execute(clause, wanted)
+                    counts[rule.rule_id] = conn.execute(
+                        sa.text(
+                            "select count(*) from mart.advice_item"
+                            " where review_date = :d and rule_id = :r"
+                        ),
+                        {"d": review_date, "r": rule.rule_id},
+                    ).scalar_one()
+                    timings[rule.rule_id] = int((time.monotonic() - started) * 1000)
+                total = sum(counts.values())
+                conn.execute(
+                    sa.text(
+                        "insert into mart.advice_run (review_date, items, rule_counts, thresholds)"
+                        " values (:d, :items, cast(:counts as jsonb), cast(:thresholds as jsonb))"
+                        " on conflict (review_date) do update set items = excluded.items,"
+                        " rule_counts = excluded.rule_counts, thresholds = excluded.thresholds,"
+                        " built_at = clock_timestamp()"
+                    ),
+                    {
+                        "d": review_date,
+                        "items": total,
+                        "counts": json.dumps(counts),
+                        "thresholds": json.dumps(_thresholds(settings)),
+                    },
+                )
+            if dry_run:
+                trans.rollback()
+            else:
+                trans.commit()
+        except BaseException:
+            trans.rollback()
+            raise
+    log.info(
+        "advice for %s: %s%s", review_date, counts, " (dry run, rolled back)" if dry_run else ""
+    )
+    return {
+        "review_date": review_date.isoformat(),
+        "rows_in": sum(sources.values()),
+        "rows_out": total,
+        "rules": counts,
+        "sources": sources,
+        "milliseconds": timings,
+        "dry_run": dry_run,
+    }
+
+
+def build_advice(
+    settings: Settings, business_date: date, *, scope: str = "all", dry_run: bool = False
+) -> dict[str, Any]:
+    """The advice items of the review date ``business_date`` (stage of the weekly/monthly DAGs).
+
+    Runs after the report marts of that date are built and before the packs.
+    ``scope`` is recorded only: the build covers the whole org; scopes are
+    applied when the items are read.
+
+    Returns:
+        ``rows_in`` (mart rows of the date read by the rules), ``rows_out``
+        (items stored), per-rule counts and milliseconds.
+    """
+    if scope not in ("all", "", None):
+        log.info("advice builds cover the whole org; scope %r is applied when reading", scope)
+    return build_advice_date(settings, business_date, dry_run=dry_run)
