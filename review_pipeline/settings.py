@@ -108,6 +108,16 @@ class SmtpSettings(BaseModel):
     sender: str = "review-pipeline@localhost"
     timeout_seconds: float = 30.0
     max_attachment_bytes: int = 15 * 1024 * 1024
+    # Delivery ledger (docs/delivery.md): retries only when the server did not accept.
+    max_attempts: int = Field(default=5, ge=1)
+    retry_base_seconds: float = Field(default=30.0, ge=0)
+    retry_max_seconds: float = Field(default=1800.0, ge=0)
+    # how long one send run waits in-process for retries that fall due soon
+    wait_for_retries_seconds: float = Field(default=300.0, ge=0)
+    # a 'sending' claim older than this is a crashed sender: its row becomes 'unknown'
+    claim_timeout_seconds: float = Field(default=900.0, gt=0)
+    batch_size: int = Field(default=20, ge=1)
+    skip_empty: bool = True
 
 
 class Settings(BaseSettings):
@@ -148,6 +158,7 @@ class Settings(BaseSettings):
     rules: RuleSettings = RuleSettings()
     check_flags: CheckFlagSettings = CheckFlagSettings()
     reports: ReportSettings = ReportSettings()
+    advice: AdviceSettings = AdviceSettings()
     smtp: SmtpSettings = SmtpSettings()
 
     @field_validator("home", mode="after")
@@ -158,7 +169,6 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-    advice: AdviceSettings = AdviceSettings()
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         try:

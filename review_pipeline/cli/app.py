@@ -38,6 +38,7 @@ _COMMAND_MODULES = (
     "review_pipeline.cli.report_cmd",
     "review_pipeline.cli.pack_cmd",
     "review_pipeline.cli.advice_cmd",
+    "review_pipeline.cli.outbox_cmd",
     "review_pipeline.cli.bench_cmd",
     "review_pipeline.cli.demo_cmd",
     "review_pipeline.cli.run_cmd",
