@@ -1,0 +1,133 @@
+"""Where a stage's time goes: cProfile's top functions and a log of the slowest statements.
+
+``profiled(work_dir, stage)`` wraps a stage in cProfile and times every
+statement psycopg runs in the process (``execute``, ``executemany`` and
+``COPY`` blocks, SQLAlchemy's included: it calls the same cursor methods),
+then writes ``<stage>.profile.txt``: the 20 functions with the most cumulative
+time and the 15 statements with the most total time. The report quotes the
+file of a stage whose target was missed. (pg_stat_statements would need a
+server preload the embedded server does not have; the client-side log needs
+nothing.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import cProfile
+import io
+import pstats
+import re
+import time
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+_SPACE = re.compile(r"\s+")
+
+
+class StatementLog:
+    """Total seconds, calls and the slowest call per statement text (first 160 characters)."""
+
+    def __init__(self) -> None:
+        self.stats: dict[str, list[float]] = {}
+
+    def add(self, text: str, seconds: float) -> None:
+        key = _SPACE.sub(" ", text).strip()[:160]
+        entry = self.stats.setdefault(key, [0.0, 0.0, 0.0])
+        entry[0] += seconds
+        entry[1] += 1
+        entry[2] = max(entry[2], seconds)
+
+    def top(self, n: int = 15) -> list[tuple[str, float, int, float]]:
+        rows = sorted(self.stats.items(), key=lambda kv: kv[1][0], reverse=True)[:n]
+        return [(k, v[0], int(v[1]), v[2]) for k, v in rows]
+
+    def text(self, n: int = 15) -> str:
+        lines = [f"{'total s':>9} {'calls':>6} {'max s':>8}  statement"]
+        for stmt, total, calls, slowest in self.top(n):
+            lines.append(f"{total:9.2f} {calls:6d} {slowest:8.2f}  {stmt}")
+        return "\n".join(lines)
+
+
+def _statement_text(cursor: Any, query: Any) -> str:
+    if isinstance(query, bytes):
+        return query.decode("utf-8", "replace")
+    if isinstance(query, str):
+        return query
+    try:
+        return str(query.as_string(cursor.connection))
+    except Exception:  # noqa: BLE001 - a label is enough for the log
+        return repr(query)
+
+
+@contextlib.contextmanager
+def statement_log() -> Generator[StatementLog, None, None]:
+    """Time every psycopg statement of this process while the block runs."""
+    import psycopg
+
+    stats = StatementLog()
+    cls = psycopg.Cursor
+    orig_execute, orig_many, orig_copy = cls.execute, cls.executemany, cls.copy
+
+    def execute(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return orig_execute(self, query, *args, **kwargs)
+        finally:
+            stats.add(_statement_text(self, query), time.perf_counter() - started)
+
+    def executemany(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return orig_many(self, query, *args, **kwargs)
+        finally:
+            stats.add("[many] " + _statement_text(self, query), time.perf_counter() - started)
+
+    @contextlib.contextmanager
+    def copy(self: Any, statement: Any, *args: Any, **kwargs: Any) -> Generator[Any, None, None]:
+        started = time.perf_counter()
+        try:
+            with orig_copy(self, statement, *args, **kwargs) as c:
+                yield c
+        finally:
+            stats.add(_statement_text(self, statement), time.perf_counter() - started)
+
+    cls.execute, cls.executemany, cls.copy = execute, executemany, copy  # type: ignore[method-assign,assignment]
+    try:
+        yield stats
+    finally:
+        cls.execute, cls.executemany, cls.copy = orig_execute, orig_many, orig_copy  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def profiled(work_dir: Path, stage: str) -> Generator[None, None, None]:
+    """Run the block under cProfile and the statement log; write ``<stage>.profile.txt``."""
+    profiler = cProfile.Profile()
+    with statement_log() as stats:
+        profiler.enable()
+        try:
+            yield
+        finally:
+            profiler.disable()
+            buffer = io.StringIO()
+            pstats.Stats(profiler, stream=buffer).sort_stats("cumulative").print_stats(20)
+            body = _trim_pstats(buffer.getvalue())
+            text = (
+                f"cProfile, top 20 by cumulative time ({stage}):\n{body}\n\n"
+                f"slowest statements (client-side timing log):\n{stats.text()}\n"
+            )
+            work_dir.mkdir(parents=True, exist_ok=True)
+            (work_dir / f"{stage}.profile.txt").write_text(text, encoding="utf-8")
+
+
+def _trim_pstats(text: str) -> str:
+    """pstats output from its column header on, paths shortened to the package."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
+    out = []
+    for line in lines[start:]:
+        line = re.sub(r"\S*/site-packages/", "", line)
+        line = re.sub(r"\S*/(review_pipeline/)", r"\1", line)
+        if line.strip():
+            out.append(line)
+    return "\n".join(out)
