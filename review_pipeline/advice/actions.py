@@ -65,12 +65,12 @@ def _a02(
     unit = _unit(ev.get("unit_name"), str(ev.get("unit_id") or "-"))
     if zh:
         return (
-            f"{unit} {who} {ev.get('target_month')} 水库覆盖 {pct(ev.get('coverage_ratio'))}："
+            f"{unit} · {who} · {ev.get('target_month')} 水库覆盖 {pct(ev.get('coverage_ratio'))}："
             f"加权储备缺 {money(ev.get('missing_cny'), language)}"
             f"（目标 {money(ev.get('order_target_cny'), language)}），补充线索"
         )
     return (
-        f"{unit} {who} {ev.get('target_month')}: reservoir coverage "
+        f"{unit} · {who} · {ev.get('target_month')}: reservoir coverage "
         f"{pct(ev.get('coverage_ratio'))}, {money(ev.get('missing_cny'), language)} weighted "
         f"pipeline missing (target {money(ev.get('order_target_cny'), language)}): add leads"
     )

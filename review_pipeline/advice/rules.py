@@ -37,6 +37,11 @@ RULES: tuple[Rule, ...] = (
         "A01", "a01_attainment_gap", "R2", "预测达成落后时间进度", "Forecast behind time progress"
     ),
     Rule("A02", "a02_reservoir_coverage", "R5", "水库覆盖不足", "Reservoir coverage short"),
+    Rule("A03", "a03_red_top_project", "R3", "红灯TOP项目", "RED TOP project"),
+    Rule("A04", "a04_authenticity_score", "R9", "线索真实性得分低", "Low authenticity score"),
+    Rule("A05", "a05_report_compliance", "R9", "日报合规不足", "Daily reports late or missing"),
+    Rule("A06", "a06_overdue_receivable", "R7", "超期应收", "Receivables long overdue"),
+    Rule("A07", "a07_plan_accuracy", "R8", "计划精度持续偏低", "Plan accuracy persistently low"),
 )
 
 RULE_IDS: tuple[str, ...] = tuple(r.rule_id for r in RULES)
