@@ -104,12 +104,21 @@ def claim_due(
     periods: list[str] | None = None,
     manager: str | None = None,
     batch: int = 20,
+    exclude: list[int] | None = None,
 ) -> list[dict[str, Any]]:
-    """Claim up to ``batch`` due rows for ``worker`` (status ``sending``); with their packs."""
+    """Claim up to ``batch`` due rows for ``worker`` (status ``sending``); with their packs.
+
+    ``exclude``: outbox ids not to claim (rows this run already tried).
+    """
     with engine.begin() as conn:
         rows = conn.execute(
             sa.text(read_sql("delivery/claim_due.sql")),
-            {"worker": worker, "batch": batch, **_filters(periods, manager)},
+            {
+                "worker": worker,
+                "batch": batch,
+                "exclude": list(exclude or []),
+                **_filters(periods, manager),
+            },  # fmt: skip
         ).mappings()
         return sorted((dict(r) for r in rows), key=lambda r: r["outbox_id"])
 
@@ -158,7 +167,7 @@ def record_accepted(
     with engine.begin() as conn:
         conn.execute(
             sa.text(
-                "update ops.outbox set message_id = concat_ws(' ', message_id, :mid),"
+                "update ops.outbox set message_id = concat_ws(' ', message_id, cast(:mid as text)),"
                 " status = case when :final then 'sent' else status end,"
                 " sent_at = case when :final then clock_timestamp() else sent_at end,"
                 " last_error = case when :final then null else last_error end"

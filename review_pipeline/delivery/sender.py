@@ -197,12 +197,15 @@ def send_due(
     outcomes: dict[int, str] = {}
     try:
         while True:
+            # past the wait budget, rows this run already tried wait for the next run
+            tried = [] if time.monotonic() < deadline else list(outcomes)
             rows = outbox.claim_due(
-                engine, worker, periods=periods, manager=manager, batch=settings.smtp.batch_size
-            )
+                engine, worker, periods=periods, manager=manager,
+                batch=settings.smtp.batch_size, exclude=tried,
+            )  # fmt: skip
             if not rows:
                 wait = outbox.seconds_to_next_retry(engine, periods=periods, manager=manager)
-                if wait is None or time.monotonic() + wait > deadline:
+                if wait is None or time.monotonic() + wait >= deadline:
                     break
                 time.sleep(min(max(wait, 0.05), max(0.05, deadline - time.monotonic())))
                 continue

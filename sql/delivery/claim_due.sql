@@ -19,6 +19,8 @@ where
             and d.next_attempt_at <= clock_timestamp()
             and (:any_period or d.period = any(cast(:periods as text[])))
             and (:any_manager or d.manager_id = :manager)
+            -- rows this run already tried, once its wait budget is spent
+            and d.outbox_id <> all(cast(:exclude as bigint[]))
         order by d.next_attempt_at, d.outbox_id
         limit :batch
         for update skip locked
