@@ -54,7 +54,9 @@ def load_org(settings: Any) -> None:
     start, end = date(2020, 1, 1), date(9999, 12, 31)
     with engine_of(settings).begin() as conn:
         conn.execute(
-            sa.text("insert into dw.dim_business_unit (business_unit, name, name_zh) values ('INFO', 'Hardware', '浪潮信息')")
+            sa.text(
+                "insert into dw.dim_business_unit (business_unit, name, name_zh) values ('INFO', 'Hardware', '浪潮信息')"
+            )
         )
         for code, name in (("EAST", "East"), ("WEST", "West")):
             conn.execute(
