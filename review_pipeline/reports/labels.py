@@ -253,3 +253,103 @@ def value_label(column: str, value: str, language: str = "zh-CN") -> str:
 def is_ratio(column: str) -> bool:
     """Ratios are stored as fractions (1.0 = 100 %) and shown as percentages."""
     return column.endswith("_ratio") or column == "authenticity_score"
+
+
+# ----------------------------------------------------------------- review packs
+# Name columns the packs add next to a report's codes, and the texts of a
+# pack's cover sheet (docs/packs.md). key -> (zh, en)
+COLUMN_LABELS.update(
+    {
+        "region_name": ("省区名称", "Region name"),
+        "team_name": ("团队名称", "Team name"),
+    }
+)
+
+PACK_LABELS: dict[str, tuple[str, str]] = {
+    "weekly_title": ("销售评审周报", "Sales review weekly pack"),
+    "monthly_title": ("销售评审月报", "Sales review monthly pack"),
+    "cover_sheet": ("概览", "Overview"),
+    "advice_sheet": ("行动建议", "Action items"),
+    "scope": ("范围", "Scope"),
+    "manager": ("经理", "Manager"),
+    "business_units": ("事业部", "Business units"),
+    "review_date": ("检视日期", "Review date"),
+    "period": ("期间", "Period"),
+    "data_as_of": ("数据截至", "Data as of"),
+    "data_as_of_unknown": (
+        "检视日结束（无抽取记录）",
+        "end of the review date (no extraction recorded)",
+    ),
+    "rows": ("行数", "Rows"),
+    "sheet": ("工作表", "Sheet"),
+    "contents": ("目录", "Contents"),
+    "kpis": ("关键指标", "Headline figures"),
+    "red_projects": ("红色项目", "RED projects"),
+    "no_red_projects": ("无红色项目", "No RED projects"),
+    "reason": ("原因", "Reason"),
+    "value": ("数值", "Value"),
+    "figure": ("指标", "Figure"),
+    "company": ("全公司", "Company"),
+    "empty_sheet": ("本范围内无数据", "No rows in this scope"),
+    "rows_cut": (
+        "注意：本表超出 Excel 行数上限，仅显示前 {shown:,} 行（共 {total:,} 行）",
+        "Note: this sheet exceeds Excel's row limit; the first {shown:,} of {total:,} rows are shown",
+    ),
+    "cells_cut": (
+        "注意：{count:,} 个单元格超出 Excel 单元格字符上限（32,767），已截断",
+        "Note: {count:,} cells exceeded Excel's limit of 32,767 characters and were cut",
+    ),
+    "cut_marker": ("…（已截断）", "… (cut)"),
+    "yes": ("是", "yes"),
+    "no": ("否", "no"),
+    "chart_region": ("各省区本月订单达成", "Orders this month by region"),
+    "chart_product": ("各产品线本月订单达成", "Orders this month by product line"),
+    "chart_reservoir": ("后两月水库覆盖率", "Two-month reservoir coverage"),
+    "target": ("目标", "Target"),
+    "actual": ("实际", "Actual"),
+    "forecast": ("预测", "Forecast"),
+    "attainment": ("达成率", "Attainment"),
+    "weighted_pipeline": ("加权在途", "Weighted pipeline"),
+    "coverage": ("覆盖率", "Coverage"),
+    "region": ("省区", "Region"),
+    "product_line": ("产品线", "Product line"),
+    "target_month": ("目标月份", "Target month"),
+    "kpi_orders_mtd": ("本月订单", "Orders this month"),
+    "kpi_order_target": ("本月订单目标", "Order target this month"),
+    "kpi_attainment": ("本月订单达成率", "Order attainment this month"),
+    "kpi_forecast": ("月底预计订单", "Order forecast to month end"),
+    "kpi_forecast_attainment": ("预测达成率", "Forecast attainment"),
+    "kpi_forecast_change": ("预计较上周变化", "Forecast change since last week"),
+    "kpi_time_progress": ("时间进度", "Time progress"),
+    "kpi_orders_ytd": ("累计订单", "Orders YTD"),
+    "kpi_ytd_attainment": ("累计订单达成率", "Order attainment YTD"),
+    "kpi_collections_mtd": ("本月回款", "Collections this month"),
+    "kpi_collection_attainment": ("本月回款达成率", "Collection attainment this month"),
+    "kpi_overdue": ("逾期应收", "Overdue receivables"),
+    "kpi_reservoir": ("后两月加权水库", "Weighted reservoir, next two months"),
+    "kpi_reservoir_coverage": ("水库覆盖率", "Reservoir coverage"),
+    "kpi_open_leads": ("在途线索数", "Open leads"),
+    "kpi_red": ("红色项目数", "RED projects"),
+    "kpi_authenticity": ("真实性得分", "Authenticity score"),
+    "advice_rule": ("规则", "Rule"),
+    "advice_severity": ("严重度", "Severity"),
+    "advice_subject": ("对象", "Subject"),
+    "advice_action": ("建议行动", "Action"),
+    "advice_stake": ("涉及金额（元）", "At stake (CNY)"),
+    "advice_since": ("首次出现", "Since"),
+    "advice_status": ("状态", "Status"),
+    "advice_source": ("依据", "Evidence"),
+    "advice_resolved": ("已解决", "Resolved"),
+    "severity_high": ("高", "high"),
+    "severity_medium": ("中", "medium"),
+    "severity_low": ("低", "low"),
+    "status_new": ("新", "new"),
+    "status_open": ("持续", "open"),
+    "status_resolved": ("已解决", "resolved"),
+}
+
+
+def pack_label(key: str, language: str = "zh-CN") -> str:
+    """A text of the review packs (the key itself when unknown)."""
+    pair = PACK_LABELS.get(key)
+    return _pick(pair, language) if pair else key

@@ -1,0 +1,937 @@
+"""Write one review pack: an .xlsx workbook streamed with openpyxl's write-only mode.
+
+Sheets, in order: the action items (when the advice stage is installed), the
+cover (scope, business units, review date, data as-of time with its time
+zone, headline figures, RED projects, contents, native charts), then one
+sheet per report. Every report sheet has the same shape::
+
+    row 1  title                       (R6 线索台账)
+    row 2  scope · review date · data as of (time zone) · row count
+    row 3  a note when the sheet was cut at Excel's limits (else empty)
+    row 4  header: bold, filled, wrapped, frozen, with filters
+    row 5+ data: CNY as #,##0.00, ratios as 0.0%, dates as dates,
+           check flags coloured by conditional formatting
+
+Rows stream straight from the database cursor into the sheet, so memory does
+not grow with the size of a scope. Sheets the workbook shows first (advice,
+cover) are written last: a write-only sheet may be filled at any time until
+the workbook is saved.
+
+The file is deterministic: document times are the data's as-of time, zip
+entries carry that time too, and nothing random is written, so the same data
+gives the same bytes (and sha256) on every rebuild.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from copy import copy
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from review_pipeline.packs.naming import sheet_name
+from review_pipeline.packs.safety import MAX_CELL_CHARS, MAX_SHEET_ROWS, safe_value
+from review_pipeline.packs.source import Manager
+from review_pipeline.packs.summary import SummaryCollector, reason_label
+from review_pipeline.reports.catalog import Report
+from review_pipeline.reports.labels import (
+    VALUE_LABELS,
+    column_label,
+    is_ratio,
+    pack_label,
+    title,
+    value_label,
+)
+
+HEADER_ROW = 4
+FIRST_DATA_ROW = HEADER_ROW + 1
+WIDTH_SAMPLE_ROWS = 200
+
+CNY_FORMAT = "#,##0.00"
+PCT_FORMAT = "0.0%"
+INT_FORMAT = "#,##0"
+PTS_FORMAT = "0.00"
+DATE_FORMAT = "yyyy-mm-dd"
+MONTH_FORMAT = "yyyy-mm"
+
+HEADER_FILL = "1F4E78"
+FLAG_COLOURS = {
+    "RED": ("FFC7CE", "9C0006"),
+    "YELLOW": ("FFEB9C", "9C5700"),
+    "GREEN": ("C6EFCE", "006100"),
+}
+
+_MONTH_COLUMNS = {"month_start", "target_month", "accuracy_month"}
+_DATE_COLUMNS = {"period_start", "period_end", "due_date", "created_on", "last_visit_date"}
+_LIST_COLUMNS = {"check_reasons", "finding_rule_ids"}
+_NEGATIVE_RED = ("_change_cny", "_growth_ratio", "_change_pts")
+# internal columns a reader does not need (constant for the whole pack)
+_HIDDEN_COLUMNS = {"review_date"}
+
+
+# ----------------------------------------------------------------------- inputs
+@dataclass(frozen=True)
+class PackMeta:
+    """What a pack is about (the same for all its sheets)."""
+
+    kind: str  # weekly | monthly
+    period: str
+    review_date: date
+    language: str
+    timezone: str
+    data_as_of: datetime  # aware, in ``timezone``
+    as_of_known: bool
+    manager: Manager
+    title: str
+    scope_label: str
+
+    @property
+    def as_of_text(self) -> str:
+        """``2026-11-23 02:14 (Asia/Shanghai, UTC+08:00)``."""
+        offset = self.data_as_of.strftime("%z")
+        stamp = f"{self.data_as_of:%Y-%m-%d %H:%M} ({self.timezone}, UTC{offset[:3]}:{offset[3:]})"
+        if not self.as_of_known:
+            stamp += " · " + pack_label("data_as_of_unknown", self.language)
+        return stamp
+
+
+@dataclass
+class SheetInput:
+    """One report's rows for the pack: columns, row count, and the rows themselves."""
+
+    report: Report
+    columns: Sequence[str]
+    count: int
+    rows: Iterable[dict[str, Any]]
+
+
+@dataclass
+class AdviceEntry:
+    """An advice item as the pack shows it (from ``review_pipeline.advice``)."""
+
+    rule_id: str
+    severity: str
+    subject: str
+    action: str
+    stake_cny: float
+    since: str
+    status: str
+    sheet: str  # report number it cites (R1..R9)
+    row_key: Mapping[str, Any]
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Limits:
+    """Excel's limits; lowered in tests to exercise the cut logic."""
+
+    max_rows: int = MAX_SHEET_ROWS
+    max_chars: int = MAX_CELL_CHARS
+
+
+@dataclass
+class WrittenPack:
+    summary: dict[str, Any]
+    sheets: dict[str, dict[str, Any]]
+    rows_written: int
+    empty: bool
+
+
+# ------------------------------------------------------------------ deterministic zip
+class _FixedTimeZip(zipfile.ZipFile):
+    """A ZipFile whose entries all carry one fixed time (no wall clock in the bytes)."""
+
+    def __init__(self, path: Path, stamp: tuple[int, int, int, int, int, int]) -> None:
+        super().__init__(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        self._stamp = stamp
+
+    def _info(self, arcname: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(arcname, date_time=self._stamp)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = 0o600 << 16
+        return info
+
+    def writestr(self, zinfo_or_arcname: Any, data: Any, *args: Any, **kwargs: Any) -> None:
+        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
+            zinfo_or_arcname = self._info(str(zinfo_or_arcname))
+        super().writestr(zinfo_or_arcname, data)
+
+    def write(self, filename: Any, arcname: Any = None, *args: Any, **kwargs: Any) -> None:
+        info = self._info(str(arcname if arcname is not None else os.path.basename(filename)))
+        info.file_size = os.path.getsize(filename)
+        with open(filename, "rb") as source, self.open(info, "w", force_zip64=True) as target:
+            shutil.copyfileobj(source, target, 1024 * 1024)
+
+
+def save_deterministic(wb: Any, path: Path, moment: datetime) -> None:
+    """Save ``wb`` to ``path`` with fixed document and zip-entry times."""
+    from openpyxl.writer.excel import ExcelWriter
+
+    naive_utc = moment.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    wb.properties.created = naive_utc
+    wb.properties.modified = naive_utc
+    stamp = max(moment.replace(tzinfo=None), datetime(1980, 1, 1)).timetuple()[:6]
+    archive = _FixedTimeZip(path, stamp)  # type: ignore[arg-type]
+    try:
+        ExcelWriter(wb, archive).save()
+    except BaseException:
+        archive.close()
+        raise
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ------------------------------------------------------------------------ styles
+class _Styles:
+    """Style templates (StyleArrays) copied onto cells: much cheaper than per-cell styling."""
+
+    def __init__(self, ws: Any) -> None:
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+        self._cache: dict[str, Any] = {}
+
+        def template(**attrs: Any) -> Any:
+            cell = WriteOnlyCell(ws)
+            for key, value in attrs.items():
+                setattr(cell, key, value)
+            return cell._style
+
+        thin = Side(style="thin", color="9BC2E6")
+        self.header = template(
+            font=Font(bold=True, color="FFFFFF"),
+            fill=PatternFill("solid", start_color=HEADER_FILL, end_color=HEADER_FILL),
+            alignment=Alignment(wrap_text=True, vertical="center", horizontal="center"),
+            border=Border(bottom=thin),
+        )
+        self.title = template(font=Font(bold=True, size=14, color=HEADER_FILL))
+        self.stamp = template(font=Font(italic=True, color="595959"))
+        self.note = template(font=Font(bold=True, color="C00000"))
+        self.section = template(font=Font(bold=True, size=12, color=HEADER_FILL))
+        self.label = template(font=Font(bold=True))
+        self.link = template(font=Font(color="0563C1", underline="single"))
+        self.cut = template(font=Font(italic=True, color="C00000"))
+        self.text_guard = template(quotePrefix=True)
+        self.cny = template(number_format=CNY_FORMAT)
+        self.pct = template(number_format=PCT_FORMAT)
+        self.int = template(number_format=INT_FORMAT)
+        self.pts = template(number_format=PTS_FORMAT)
+        self.date = template(number_format=DATE_FORMAT)
+        self.month = template(number_format=MONTH_FORMAT)
+        self.datetime = template(number_format="yyyy-mm-dd hh:mm")
+
+
+def _cell(ws: Any, value: Any, style: Any = None) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # never a formula, whatever the text starts with
+    if style is not None:
+        cell._style = copy(style)
+    return cell
+
+
+def _display_width(text: str) -> int:
+    """Columns a text needs: CJK characters are two wide."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+# ------------------------------------------------------------------- report sheets
+@dataclass
+class _Column:
+    name: str
+    label: str
+    kind: str  # cny pct pts int date month bool coded list dict text name
+
+
+def _column_kind(name: str) -> str:
+    if name.endswith("_cny"):
+        return "cny"
+    if is_ratio(name):
+        return "pct"
+    if name.endswith("_pts"):
+        return "pts"
+    if name in _MONTH_COLUMNS:
+        return "month"
+    if name in _DATE_COLUMNS or name.endswith("_date"):
+        return "date"
+    if name in VALUE_LABELS:
+        return "coded"
+    if name in _LIST_COLUMNS:
+        return "list"
+    if name == "findings_by_rule":
+        return "dict"
+    return "value"
+
+
+def _columns(
+    report: Report, source: Sequence[str], language: str, region_names: bool
+) -> list[_Column]:
+    """The sheet's columns: the mart's (minus internals) with name columns beside the codes."""
+    names: list[str] = []
+    present = set(source)
+    for column in source:
+        if column in _HIDDEN_COLUMNS:
+            continue
+        names.append(column)
+        if column == "region_code" and region_names and "region_name" not in present:
+            names.append("region_name")
+        if column == "team_id" and "team_name" not in present:
+            names.append("team_name")
+        if column == "owner_id" and "owner_name" not in present:
+            names.append("owner_name")
+    labels = {column: column_label(column, language) for column in names}
+    counts: dict[str, int] = {}
+    for label in labels.values():
+        counts[label] = counts.get(label, 0) + 1
+    out = []
+    for column in names:
+        label = labels[column]
+        if counts[label] > 1 and column.endswith(("_id", "_code")):
+            # an id next to its name: say which is which
+            label += "（编号）" if language == "zh-CN" else " (id)"
+        added = column in ("region_name", "team_name") or (
+            column == "owner_name" and column not in present
+        )
+        out.append(_Column(column, label, "name" if added else _column_kind(column)))
+    return out
+
+
+class _SheetWriter:
+    """Renders rows of one report into cells (shared across packs of a build)."""
+
+    def __init__(self, language: str, names: Mapping[tuple[str, str], str], limits: Limits) -> None:
+        self.language = language
+        self.names = names
+        self.limits = limits
+        self.yes = pack_label("yes", language)
+        self.no = pack_label("no", language)
+        self.marker = pack_label("cut_marker", language)
+
+    def render(self, column: _Column, row: Mapping[str, Any]) -> Any:
+        """The display value of ``column`` in ``row`` (labels applied, names looked up)."""
+        if column.kind == "name":
+            key = {"region_name": ("region", "region_code"), "team_name": ("team", "team_id"),
+                   "owner_name": ("employee", "owner_id")}[column.name]  # fmt: skip
+            code = row.get(key[1])
+            return None if code is None else self.names.get((key[0], str(code)), None)
+        value = row.get(column.name)
+        if value is None:
+            return None
+        if column.kind == "coded":
+            return value_label(column.name, str(value), self.language)
+        if column.kind == "list" and isinstance(value, list | tuple):
+            if column.name == "check_reasons":
+                sep = "、" if self.language == "zh-CN" else ", "
+                return sep.join(reason_label(str(v), self.language) for v in value)
+            return ", ".join(str(v) for v in value)
+        if column.kind == "dict" and isinstance(value, dict):
+            return ", ".join(f"{k}: {value[k]}" for k in sorted(value))
+        if isinstance(value, bool):
+            return self.yes if value else self.no
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.replace(tzinfo=None)
+        return value
+
+    def cell(self, ws: Any, styles: _Styles, column: _Column, value: Any) -> tuple[Any, bool]:
+        """A cell for a rendered value; returns (cell, was_cut)."""
+        safe = safe_value(value, max_chars=self.limits.max_chars)
+        v = safe.value
+        if v is None:
+            return None, False
+        if isinstance(v, str):
+            if safe.cut:
+                v = v[: self.limits.max_chars - len(self.marker)] + self.marker
+                return _cell(ws, v, styles.cut), True
+            return _cell(ws, v, styles.text_guard if safe.as_text else None), False
+        kind = column.kind
+        if kind in ("cny", "pct", "pts", "date", "month"):
+            return _cell(ws, v, getattr(styles, kind)), False
+        if isinstance(v, datetime):
+            return _cell(ws, v, styles.datetime), False
+        if isinstance(v, date):
+            return _cell(ws, v, styles.date), False
+        if isinstance(v, int) and not isinstance(v, bool):
+            return _cell(ws, v, styles.int), False
+        if isinstance(v, Decimal | float):
+            return _cell(ws, v, styles.cny), False
+        return _cell(ws, v), False
+
+
+def _quote_sheet(name: str) -> str:
+    return "'" + name.replace("'", "''") + "'"
+
+
+def _flag_rules(ws: Any, column_letter: str, last_row: int, language: str) -> None:
+    from openpyxl.formatting.rule import CellIsRule
+    from openpyxl.styles import Font, PatternFill
+
+    ref = f"{column_letter}{FIRST_DATA_ROW}:{column_letter}{last_row}"
+    for flag, (fill, font) in FLAG_COLOURS.items():
+        text = value_label("check_flag", flag, language).replace('"', '""')
+        ws.conditional_formatting.add(
+            ref,
+            CellIsRule(
+                operator="equal",
+                formula=[f'"{text}"'],
+                fill=PatternFill("solid", start_color=fill, end_color=fill),
+                font=Font(color=font, bold=flag == "RED"),
+            ),
+        )
+
+
+def _negative_rule(ws: Any, column_letter: str, last_row: int) -> None:
+    from openpyxl.formatting.rule import CellIsRule
+    from openpyxl.styles import Font
+
+    ref = f"{column_letter}{FIRST_DATA_ROW}:{column_letter}{last_row}"
+    ws.conditional_formatting.add(
+        ref, CellIsRule(operator="lessThan", formula=["0"], font=Font(color="C00000"))
+    )
+
+
+def write_report_sheet(
+    ws: Any,
+    styles: _Styles,
+    writer: _SheetWriter,
+    meta: PackMeta,
+    spec: SheetInput,
+    columns: list[_Column],
+    on_row: Callable[[dict[str, Any], int], None],
+) -> dict[str, Any]:
+    """Stream one report into ``ws``; returns its sheet record (rows, cut, cells_cut)."""
+    from openpyxl.utils import get_column_letter
+
+    language = meta.language
+    capacity = writer.limits.max_rows - HEADER_ROW
+    shown = min(spec.count, capacity)
+    rows = iter(spec.rows)
+
+    # column widths must be set before the first row is written: measure a sample
+    sample: list[dict[str, Any]] = []
+    for row in rows:
+        sample.append(row)
+        if len(sample) >= WIDTH_SAMPLE_ROWS:
+            break
+    _set_widths(ws, writer, columns, sample)
+    ws.freeze_panes = f"A{FIRST_DATA_ROW}"
+
+    label = f"{spec.report.number} {title(spec.report.name, language)}"
+    ws.append([_cell(ws, label, styles.title)])
+    stamp = " · ".join(
+        [
+            f"{pack_label('scope', language)}: {meta.scope_label}",
+            f"{pack_label('review_date', language)}: {meta.review_date.isoformat()}",
+            f"{pack_label('data_as_of', language)}: {meta.as_of_text}",
+            f"{pack_label('rows', language)}: {spec.count:,}",
+        ]
+    )
+    ws.append([_cell(ws, stamp, styles.stamp)])
+    cut_rows = spec.count > capacity
+    if cut_rows:
+        note = pack_label("rows_cut", language).format(shown=shown, total=spec.count)
+        ws.append([_cell(ws, note, styles.note)])
+    elif spec.count == 0:
+        ws.append([_cell(ws, pack_label("empty_sheet", language), styles.stamp)])
+    else:
+        ws.append([])
+    ws.append([_cell(ws, c.label, styles.header) for c in columns])
+
+    written = 0
+    cells_cut = 0
+    excel_row = FIRST_DATA_ROW
+
+    def emit(row: dict[str, Any]) -> None:
+        nonlocal written, cells_cut, excel_row
+        cells = []
+        for column in columns:
+            cell, cut = writer.cell(ws, styles, column, writer.render(column, row))
+            cells_cut += cut
+            cells.append(cell)
+        ws.append(cells)
+        on_row(row, excel_row)
+        written += 1
+        excel_row += 1
+
+    for row in sample:
+        if written < shown:
+            emit(row)
+    for row in rows:
+        if written < shown:
+            emit(row)
+        # rows past the limit are read and dropped: the stream must be drained
+
+    last_row = HEADER_ROW + written
+    last_col = get_column_letter(max(1, len(columns)))
+    ws.auto_filter.ref = f"A{HEADER_ROW}:{last_col}{max(last_row, HEADER_ROW)}"
+    if written:
+        _conditional_formats(ws, columns, last_row, language)
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    return {"rows": spec.count, "written": written, "cut": cut_rows, "cells_cut": cells_cut}
+
+
+def _set_widths(
+    ws: Any, writer: _SheetWriter, columns: list[_Column], sample: list[dict[str, Any]]
+) -> None:
+    from openpyxl.utils import get_column_letter
+
+    for index, column in enumerate(columns, 1):
+        width = _display_width(column.label)
+        for row in sample:
+            value = writer.render(column, row)
+            if value is not None:
+                width = max(width, _display_width(_width_text(column, value)))
+        ws.column_dimensions[get_column_letter(index)].width = max(8, min(width + 2, 50))
+
+
+def _conditional_formats(ws: Any, columns: list[_Column], last_row: int, language: str) -> None:
+    from openpyxl.utils import get_column_letter
+
+    for index, column in enumerate(columns, 1):
+        letter = get_column_letter(index)
+        if column.name == "check_flag":
+            _flag_rules(ws, letter, last_row, language)
+        elif column.name.endswith(_NEGATIVE_RED):
+            _negative_rule(ws, letter, last_row)
+
+
+def _width_text(column: _Column, value: Any) -> str:
+    if column.kind == "cny" and isinstance(value, Decimal | float | int):
+        return f"{value:,.2f}"
+    if column.kind == "pct":
+        return "100.0%"
+    if isinstance(value, datetime):
+        return "2026-11-22 00:00"
+    if isinstance(value, date):
+        return "2026-11-22"
+    return str(value)[:60]
+
+
+# ------------------------------------------------------------------------ cover
+def _kpi_cell(ws: Any, styles: _Styles, kpi: Mapping[str, Any]) -> Any:
+    value = kpi["value"]
+    if value is None:
+        return _cell(ws, "-")
+    style = {"cny": styles.cny, "pct": styles.pct, "int": styles.int}.get(kpi["format"])
+    return _cell(ws, value, style)
+
+
+def write_cover(
+    ws: Any,
+    styles: _Styles,
+    meta: PackMeta,
+    collector: SummaryCollector,
+    kpis: list[dict[str, Any]],
+    red: list[dict[str, Any]],
+    contents: list[tuple[str, dict[str, Any]]],
+    business_units: list[str],
+) -> None:
+    """The cover: who and when, headline figures, RED projects, contents, charts."""
+    from openpyxl.chart import BarChart, Reference
+
+    lang = meta.language
+    for letter, width in zip("ABCDEFG", (26, 22, 22, 22, 18, 16, 40), strict=True):
+        ws.column_dimensions[letter].width = width
+    row = 0
+
+    def put(*cells: Any) -> int:
+        nonlocal row
+        ws.append(list(cells))
+        row += 1
+        return row
+
+    put(_cell(ws, meta.title, styles.title))
+    put()
+    manager = meta.manager
+    who = f"{manager.name or manager.manager_id} ({manager.manager_id})"
+    for key, value in (
+        ("scope", meta.scope_label),
+        ("manager", who),
+        ("business_units", ", ".join(business_units) or "-"),
+        ("review_date", meta.review_date.isoformat()),
+        ("period", meta.period),
+        ("data_as_of", meta.as_of_text),
+    ):
+        put(_cell(ws, pack_label(key, lang), styles.label), _cell(ws, value))
+    put()
+    put(_cell(ws, pack_label("kpis", lang), styles.section))
+    put(
+        _cell(ws, pack_label("figure", lang), styles.header),
+        _cell(ws, pack_label("value", lang), styles.header),
+    )
+    for kpi in kpis:
+        put(_cell(ws, kpi["label"]), _kpi_cell(ws, styles, kpi))
+    put()
+    put(_cell(ws, pack_label("red_projects", lang), styles.section))
+    if red:
+        put(
+            *(
+                _cell(ws, text, styles.header)
+                for text in (
+                    column_label("lead_id", lang),
+                    column_label("customer_name", lang),
+                    column_label("product_line_code", lang),
+                    column_label("owner_name", lang),
+                    column_label("amount_cny", lang),
+                    pack_label("reason", lang),
+                )
+            )
+        )
+        for item in red:
+            put(
+                _cell(ws, item["lead_id"], styles.text_guard if _guard(item["lead_id"]) else None),
+                _safe_cell(ws, styles, item["customer"]),
+                _safe_cell(ws, styles, item["lead_name"]),
+                _safe_cell(ws, styles, item["owner"]),
+                _cell(ws, item["amount_cny"], styles.cny),
+                _safe_cell(ws, styles, item["reason"]),
+            )
+    else:
+        put(_cell(ws, pack_label("no_red_projects", lang), styles.stamp))
+    put()
+    put(_cell(ws, pack_label("contents", lang), styles.section))
+    put(
+        _cell(ws, pack_label("sheet", lang), styles.header),
+        _cell(ws, pack_label("rows", lang), styles.header),
+    )
+    for name, record in contents:
+        from openpyxl.worksheet.hyperlink import Hyperlink
+
+        link = _cell(ws, name, styles.link)
+        link.hyperlink = Hyperlink(ref="", location=f"{_quote_sheet(name)}!A1", display=name)
+        note = ""
+        if record.get("cut"):
+            note = pack_label("rows_cut", lang).format(
+                shown=record["written"], total=record["rows"]
+            )
+        if record.get("cells_cut"):
+            note = (note + " " if note else "") + pack_label("cells_cut", lang).format(
+                count=record["cells_cut"]
+            )
+        put(
+            link,
+            _cell(ws, record["rows"], styles.int),
+            _cell(ws, note, styles.note) if note else None,
+        )
+
+    # chart data and native charts beside it
+    anchor_row = 3
+    charts: list[tuple[str, list[Any], list[str], list[Any]]] = [
+        (
+            pack_label("chart_region", lang),
+            collector.region_chart(),
+            [pack_label(k, lang) for k in ("region", "target", "actual", "forecast", "attainment")],
+            [None, styles.cny, styles.cny, styles.cny, styles.pct],
+        ),
+        (
+            pack_label("chart_product", lang),
+            collector.product_chart(),
+            [
+                pack_label(k, lang)
+                for k in ("product_line", "target", "actual", "forecast", "attainment")
+            ],
+            [None, styles.cny, styles.cny, styles.cny, styles.pct],
+        ),
+        (
+            pack_label("chart_reservoir", lang),
+            collector.reservoir_chart(),
+            [
+                pack_label(k, lang)
+                for k in ("target_month", "weighted_pipeline", "target", "coverage")
+            ],
+            [styles.month, styles.cny, styles.cny, styles.pct],
+        ),
+    ]
+    for index, (heading, data, headers, formats) in enumerate(charts):
+        put()
+        put(_cell(ws, heading, styles.section))
+        header_row = put(*(_cell(ws, h, styles.header) for h in headers))
+        for values in data:
+            put(
+                *(
+                    _safe_cell(ws, styles, v)
+                    if f is None
+                    else (_cell(ws, v, f) if v is not None else None)
+                    for v, f in zip(values, formats, strict=True)
+                )
+            )
+        if not data:
+            continue
+        chart = BarChart()
+        chart.type = "col"
+        chart.title = heading
+        chart.height = 7.5
+        chart.width = 16
+        chart.y_axis.numFmt = "0%" if index == 2 else "#,##0"
+        chart.y_axis.majorGridlines = None
+        chart.x_axis.delete = False
+        chart.y_axis.delete = False
+        if index == 2:  # reservoir: coverage per month
+            series = Reference(
+                ws, min_col=4, max_col=4, min_row=header_row, max_row=header_row + len(data)
+            )
+        else:  # target, actual, forecast
+            series = Reference(
+                ws, min_col=2, max_col=4, min_row=header_row, max_row=header_row + len(data)
+            )
+        chart.add_data(series, titles_from_data=True)
+        chart.set_categories(
+            Reference(ws, min_col=1, min_row=header_row + 1, max_row=header_row + len(data))
+        )
+        ws.add_chart(chart, f"I{anchor_row}")
+        anchor_row += 16
+
+
+def _guard(text: str) -> bool:
+    return safe_value(text).as_text
+
+
+def _safe_cell(ws: Any, styles: _Styles, value: Any) -> Any:
+    safe = safe_value(value)
+    if safe.value is None:
+        return None
+    return _cell(ws, safe.value, styles.text_guard if safe.as_text else None)
+
+
+# ------------------------------------------------------------------------ advice
+class AdviceIndex:
+    """Finds the sheet rows the advice items cite while the report sheets stream."""
+
+    def __init__(self, items: Sequence[AdviceEntry]) -> None:
+        self.items = list(items)
+        self.found: dict[int, tuple[str, int]] = {}
+        # report number -> key columns -> key values -> item indexes
+        self._index: dict[str, dict[tuple[str, ...], dict[tuple[str, ...], list[int]]]] = {}
+        for i, item in enumerate(self.items):
+            if not item.row_key:
+                continue
+            columns = tuple(sorted(item.row_key))
+            values = tuple(_key_text(item.row_key[c]) for c in columns)
+            self._index.setdefault(item.sheet.upper(), {}).setdefault(columns, {}).setdefault(
+                values, []
+            ).append(i)
+
+    def watcher(self, report: Report, sheet: str) -> Callable[[dict[str, Any], int], None]:
+        base = report.number.split("c")[0].upper()
+        groups = self._index.get(base)
+        if not groups:
+            return lambda row, excel_row: None
+
+        def watch(row: dict[str, Any], excel_row: int) -> None:
+            for columns, lookup in groups.items():
+                hits = lookup.get(tuple(_key_text(row.get(c)) for c in columns))
+                if hits:
+                    for i in hits:
+                        self.found.setdefault(i, (sheet, excel_row))
+
+        return watch
+
+
+def _key_text(value: Any) -> str:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return "" if value is None else str(value)
+
+
+def write_advice(
+    ws: Any, styles: _Styles, meta: PackMeta, index: AdviceIndex
+) -> tuple[list[dict[str, Any]], int, int]:
+    """The action items sheet; returns (items with their sheet row, total open, resolved)."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.hyperlink import Hyperlink
+
+    lang = meta.language
+    keys = ("severity", "rule", "subject", "action", "stake", "since", "status", "source")
+    widths = (8, 8, 24, 60, 18, 12, 10, 26)
+    for i, width in enumerate(widths, 1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.freeze_panes = f"A{FIRST_DATA_ROW}"
+    open_items = [(i, it) for i, it in enumerate(index.items) if it.status != "resolved"]
+    resolved = [(i, it) for i, it in enumerate(index.items) if it.status == "resolved"]
+    ws.append([_cell(ws, pack_label("advice_sheet", lang), styles.title)])
+    stamp = " · ".join(
+        [
+            f"{pack_label('scope', lang)}: {meta.scope_label}",
+            f"{pack_label('review_date', lang)}: {meta.review_date.isoformat()}",
+            f"{pack_label('data_as_of', lang)}: {meta.as_of_text}",
+            f"{pack_label('rows', lang)}: {len(open_items):,}",
+        ]
+    )
+    ws.append([_cell(ws, stamp, styles.stamp)])
+    ws.append([])
+    ws.append([_cell(ws, pack_label(f"advice_{k}", lang), styles.header) for k in keys])
+    listed: list[dict[str, Any]] = []
+    excel_row = FIRST_DATA_ROW
+    for section, items in ((None, open_items), ("advice_resolved", resolved)):
+        if section and items:
+            ws.append([])
+            ws.append([_cell(ws, pack_label(section, lang), styles.section)])
+            excel_row += 2
+        for i, item in items:
+            target = index.found.get(i)
+            source: Any = None
+            if target is not None:
+                text = f"{target[0]} !A{target[1]}"
+                source = _cell(ws, text, styles.link)
+                source.hyperlink = Hyperlink(
+                    ref="", location=f"{_quote_sheet(target[0])}!A{target[1]}", display=text
+                )
+            elif item.sheet:
+                source = _safe_cell(ws, styles, item.sheet)
+            ws.append(
+                [
+                    _cell(ws, pack_label(f"severity_{item.severity}", lang)),
+                    _safe_cell(ws, styles, item.rule_id),
+                    _safe_cell(ws, styles, item.subject),
+                    _safe_cell(ws, styles, item.action),
+                    _cell(ws, item.stake_cny, styles.cny),
+                    _safe_cell(ws, styles, item.since),
+                    _cell(ws, pack_label(f"status_{item.status}", lang)),
+                    source,
+                ]
+            )
+            if item.status != "resolved":
+                listed.append(
+                    {
+                        "rule_id": item.rule_id,
+                        "severity": item.severity,
+                        "action": item.action,
+                        "stake_cny": item.stake_cny,
+                        "subject": item.subject,
+                        "since": item.since,
+                        "sheet": ws.title,
+                        "row": excel_row,
+                    }
+                )
+            excel_row += 1
+    ws.auto_filter.ref = f"A{HEADER_ROW}:H{max(HEADER_ROW, FIRST_DATA_ROW + len(open_items) - 1)}"
+    return listed, len(open_items), len(resolved)
+
+
+# ------------------------------------------------------------------------- pack
+def write_pack(
+    path: Path,
+    meta: PackMeta,
+    sheets: Iterator[SheetInput],
+    *,
+    names: Mapping[tuple[str, str], str],
+    region_names: bool,
+    advice: Sequence[AdviceEntry] | None,
+    advice_top_n: int = 5,
+    limits: Limits | None = None,
+    column_cache: dict[tuple[str, tuple[str, ...]], list[_Column]] | None = None,
+) -> WrittenPack:
+    """Write the workbook of one pack to ``path``; returns its summary and sheet records.
+
+    Args:
+        sheets: the report inputs in sheet order (rows are consumed while written).
+        names: (kind, code) -> display name, kinds region / team / employee / product_line.
+        region_names: add a region name column (when names differ from codes).
+        advice: the manager's advice items, or None when the advice stage is absent.
+    """
+    from openpyxl import Workbook
+    from openpyxl.packaging.core import DocumentProperties
+
+    limits = limits or Limits()
+    lang = meta.language
+    wb = Workbook(write_only=True)
+    used: set[str] = set()
+    advice_ws = None
+    if advice is not None:
+        advice_ws = wb.create_sheet(sheet_name(pack_label("advice_sheet", lang), used))
+    cover = wb.create_sheet(sheet_name(pack_label("cover_sheet", lang), used))
+    styles = _Styles(cover)
+    writer = _SheetWriter(lang, names, limits)
+    collector = SummaryCollector(language=lang, names=dict(names))
+    index = AdviceIndex(advice or [])
+    records: dict[str, dict[str, Any]] = {}
+    rows_written = 0
+    cache = column_cache if column_cache is not None else {}
+    for spec in sheets:
+        name = sheet_name(f"{spec.report.number} {title(spec.report.name, lang)}", used)
+        ws = wb.create_sheet(name)
+        key = (spec.report.name, tuple(spec.columns))
+        if key not in cache:
+            cache[key] = _columns(spec.report, spec.columns, lang, region_names)
+        watch = index.watcher(spec.report, name)
+        report_name = spec.report.name
+
+        def on_row(
+            row: dict[str, Any], excel_row: int, _watch: Any = watch, _r: str = report_name
+        ) -> None:
+            collector.add(_r, row)
+            _watch(row, excel_row)
+
+        record = write_report_sheet(ws, styles, writer, meta, spec, cache[key], on_row)
+        records[name] = record
+        rows_written += record["written"]
+
+    kpis = collector.kpis()
+    red = collector.red_projects()
+    units = sorted(collector.business_units)
+    unit_names = [names.get(("business_unit", u), u) for u in units]
+    write_cover(cover, styles, meta, collector, kpis, red, list(records.items()), unit_names)
+    advice_listed: list[dict[str, Any]] = []
+    advice_total = advice_resolved = 0
+    if advice_ws is not None:
+        advice_listed, advice_total, advice_resolved = write_advice(advice_ws, styles, meta, index)
+
+    wb.properties = DocumentProperties(
+        title=meta.title,
+        subject=f"{meta.scope_label} · {meta.period}",
+        creator="review-pipeline",
+        lastModifiedBy="review-pipeline",
+        keywords=", ".join(
+            [meta.kind, meta.period, meta.manager.manager_id, meta.review_date.isoformat()]
+        ),
+        description=f"{pack_label('data_as_of', lang)}: {meta.as_of_text}",
+        language=lang,
+    )
+    save_deterministic(wb, path, meta.data_as_of)
+
+    empty = all(r["rows"] == 0 for r in records.values())
+    summary: dict[str, Any] = {
+        "title": meta.title,
+        "scope_label": meta.scope_label,
+        "business_units": units,
+        "review_date": meta.review_date.isoformat(),
+        "period": meta.period,
+        "kind": meta.kind,
+        "data_as_of": meta.data_as_of.isoformat(),
+        "data_as_of_known": meta.as_of_known,
+        "timezone": meta.timezone,
+        "language": lang,
+        "manager_id": meta.manager.manager_id,
+        "manager_name": meta.manager.name,
+        "kpis": kpis,
+        "red_projects": red,
+        "chart": collector.chart(),
+        "advice": advice_listed[:advice_top_n],
+        "advice_total": advice_total,
+        "advice_resolved": advice_resolved,
+        "sheets": {
+            name: {"rows": r["rows"], "cut": r["cut"], "cells_cut": r["cells_cut"]}
+            for name, r in records.items()
+        },
+        "empty": empty,
+    }
+    return WrittenPack(
+        summary=summary, sheets=summary["sheets"], rows_written=rows_written, empty=empty
+    )
