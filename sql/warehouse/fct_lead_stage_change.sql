@@ -1,18 +1,9 @@
 -- Every change of stage or status in a lead's history (for funnel movement,
 -- LQ04-style skips and backward moves, and the ledger's week-over-week change).
-delete from dw.fct_lead_stage_change as s
-where s.lead_id in (select c.lead_id from tmp_changed_leads as c);
-
--- a full build also drops leads staging no longer has (skipped otherwise)
-delete from dw.fct_lead_stage_change as s
-where
-    cast(:full_build as boolean)
-    and not exists (select 1 from staging.lead as l where l.lead_id = s.lead_id);
-
-insert into dw.fct_lead_stage_change (
-    lead_id, changed_at, seq, change_date, from_stage, to_stage, from_status, to_status,
-    stage_steps, is_backward, owner_id, amount_cny
-)
+--
+-- Worked out whole for the changed leads into a temporary table; only the
+-- difference is written (rows still exactly as stored stay untouched).
+create temporary table tmp_lead_stage_change on commit drop as
 with history as (
     select
         h.lead_id,
@@ -57,3 +48,52 @@ select distinct on (c.lead_id, c.changed_at, c.seq)
     c.amount_cny
 from changes as c
 order by c.lead_id asc, c.changed_at asc, c.seq asc;
+
+analyze tmp_lead_stage_change;
+
+-- rows of changed leads that no longer hold exactly as stored
+delete from dw.fct_lead_stage_change as s
+where
+    s.lead_id in (select c.lead_id from tmp_changed_leads as c)
+    and not exists (
+        select 1 from tmp_lead_stage_change as t
+        where
+            t.lead_id = s.lead_id and t.changed_at = s.changed_at and t.seq = s.seq
+            and (
+                t.change_date, t.from_stage, t.to_stage, t.from_status, t.to_status,
+                t.stage_steps, t.is_backward, t.owner_id, t.amount_cny
+            ) is not distinct from (
+                s.change_date, s.from_stage, s.to_stage, s.from_status, s.to_status,
+                s.stage_steps, s.is_backward, s.owner_id, s.amount_cny
+            )
+    );
+
+-- a full build also drops leads staging no longer has (skipped otherwise)
+delete from dw.fct_lead_stage_change as s
+where
+    cast(:full_build as boolean)
+    and not exists (select 1 from staging.lead as l where l.lead_id = s.lead_id);
+
+-- the new and changed rows (what is left with the same key is identical)
+insert into dw.fct_lead_stage_change (
+    lead_id, changed_at, seq, change_date, from_stage, to_stage, from_status, to_status,
+    stage_steps, is_backward, owner_id, amount_cny
+)
+select
+    t.lead_id,
+    t.changed_at,
+    t.seq,
+    t.change_date,
+    t.from_stage,
+    t.to_stage,
+    t.from_status,
+    t.to_status,
+    t.stage_steps,
+    t.is_backward,
+    t.owner_id,
+    t.amount_cny
+from tmp_lead_stage_change as t
+where not exists (
+    select 1 from dw.fct_lead_stage_change as s
+    where s.lead_id = t.lead_id and s.changed_at = t.changed_at and s.seq = t.seq
+);

@@ -6,20 +6,12 @@
 -- deletion day. Leads without history rows
 -- get one version from staging.lead. Static attributes (customer, product
 -- line -> business unit) come from the lead row.
-delete from dw.fct_lead_state as s
-where s.lead_id in (select c.lead_id from tmp_changed_leads as c);
-
--- a full build also drops leads staging no longer has (skipped otherwise)
-delete from dw.fct_lead_state as s
-where
-    cast(:full_build as boolean)
-    and not exists (select 1 from staging.lead as l where l.lead_id = s.lead_id);
-
-insert into dw.fct_lead_state (
-    lead_id, valid_from, valid_to, changed_at, stage, status, stage_code, is_open, amount_cny,
-    owner_id, expected_tender_date, expected_order_date, expected_collection_date,
-    expected_collection_cny, business_unit, product_line_code, customer_id, created_on
-)
+--
+-- The versions of the changed leads are worked out whole into a temporary
+-- table, then only the difference is written: a version that is still exactly
+-- as stored stays untouched (a day's new change typically closes the current
+-- version and adds one, so two rows are written, not every version of the lead).
+create temporary table tmp_lead_state on commit drop as
 with leads as (
     select
         l.lead_id,
@@ -200,3 +192,64 @@ select
     customer_id,
     created_on
 from final;
+
+analyze tmp_lead_state;
+
+-- versions of changed leads that no longer hold exactly as stored
+delete from dw.fct_lead_state as s
+where
+    s.lead_id in (select c.lead_id from tmp_changed_leads as c)
+    and not exists (
+        select 1 from tmp_lead_state as t
+        where
+            t.lead_id = s.lead_id
+            and t.valid_from = s.valid_from
+            and (
+                t.valid_to, t.changed_at, t.stage, t.status, t.stage_code, t.is_open, t.amount_cny,
+                t.owner_id, t.expected_tender_date, t.expected_order_date, t.expected_collection_date,
+                t.expected_collection_cny, t.business_unit, t.product_line_code, t.customer_id,
+                t.created_on
+            ) is not distinct from (
+                s.valid_to, s.changed_at, s.stage, s.status, s.stage_code, s.is_open, s.amount_cny,
+                s.owner_id, s.expected_tender_date, s.expected_order_date, s.expected_collection_date,
+                s.expected_collection_cny, s.business_unit, s.product_line_code, s.customer_id,
+                s.created_on
+            )
+    );
+
+-- a full build also drops leads staging no longer has (skipped otherwise)
+delete from dw.fct_lead_state as s
+where
+    cast(:full_build as boolean)
+    and not exists (select 1 from staging.lead as l where l.lead_id = s.lead_id);
+
+-- the new and changed versions (what is left with the same key is identical)
+insert into dw.fct_lead_state (
+    lead_id, valid_from, valid_to, changed_at, stage, status, stage_code, is_open, amount_cny,
+    owner_id, expected_tender_date, expected_order_date, expected_collection_date,
+    expected_collection_cny, business_unit, product_line_code, customer_id, created_on
+)
+select
+    t.lead_id,
+    t.valid_from,
+    t.valid_to,
+    t.changed_at,
+    t.stage,
+    t.status,
+    t.stage_code,
+    t.is_open,
+    t.amount_cny,
+    t.owner_id,
+    t.expected_tender_date,
+    t.expected_order_date,
+    t.expected_collection_date,
+    t.expected_collection_cny,
+    t.business_unit,
+    t.product_line_code,
+    t.customer_id,
+    t.created_on
+from tmp_lead_state as t
+where not exists (
+    select 1 from dw.fct_lead_state as s
+    where s.lead_id = t.lead_id and s.valid_from = t.valid_from
+);
