@@ -1,4 +1,5 @@
-"""``review-pipeline demo``: the whole pipeline on simulated data (what `make demo` runs)."""
+"""``review-pipeline demo``: the whole pipeline on simulated data, its last days run by
+Airflow (what `make demo` runs)."""
 
 from __future__ import annotations
 
@@ -11,31 +12,64 @@ from review_pipeline.cli.app import console, out
 
 def demo(
     profile: Annotated[
-        str, typer.Option("--profile", "-p", help="Simulated world size.")
+        str, typer.Option("--profile", "-p", help="Simulated world size (tiny, small, ...).")
     ] = "small",
     seed: Annotated[int, typer.Option("--seed", help="Simulator seed.")] = 42,
+    live_days: Annotated[
+        int,
+        typer.Option(
+            "--live-days",
+            min=1,
+            max=7,
+            help="Last days of the week run one by one through Airflow's review_daily DAG.",
+        ),
+    ] = 3,
 ) -> None:
-    """Start the embedded PostgreSQL, simulate sources, run daily and weekly work, print where it all is."""
+    """Simulate sources, backfill the history, run the last days and the weekly review through
+    the Airflow DAGs, and print where the packs, emails, Data Docs and Airflow UI are.
+
+    Starts the embedded PostgreSQL unless REVIEW_WAREHOUSE_URL and REVIEW_CRM_URL are set.
+    A second run finds the work done and only prints the summary.
+    """
     from rich.table import Table
 
     from review_pipeline.demo import run_demo
     from review_pipeline.settings import load_settings
 
     with console.status("running the demo...") as status:
+
+        def say(message: str) -> None:
+            status.update(message)
+            console.log(message)
+
         summary = run_demo(
-            load_settings(), profile=profile, seed=seed, say=lambda m: status.update(m)
+            load_settings(), profile=profile, seed=seed, live_days=live_days, say=say
         )
     if summary.history:
         out.print(
-            f"history {summary.history[0]} .. {summary.history[1]} caught up in bulk; "
-            f"review date {summary.review_date} run day by day"
+            f"history {summary.history[0]} .. {summary.history[1]} caught up in bulk (CLI backfill); "
+            f"then Airflow ran the days after it and the weekly review of {summary.review_date}"
         )
-    table = Table(title="What the demo produced", show_header=False)
-    for key, value in {**summary.paths, **{k: f"{v:,}" for k, v in summary.counts.items()}}.items():
+    if summary.airflow_runs:
+        runs = Table(title="Airflow runs (dag.test)")
+        for column in ("DAG", "business date", "state", "seconds"):
+            runs.add_column(column)
+        for run in summary.airflow_runs:
+            runs.add_row(run["dag_id"], run["business_date"], run["state"], str(run["seconds"]))
+        out.print(runs)
+    table = Table(title="Where everything is", show_header=False)
+    for key, value in summary.paths.items():
         table.add_row(key, value)
+    for key, count in summary.counts.items():
+        table.add_row(key, f"{count:,}")
     out.print(table)
+    out.print("Airflow UI (the demo's runs, and the Sales Review page):")
+    for line in summary.airflow_ui:
+        out.print(f"  {line}", soft_wrap=True)
+    timings = ", ".join(f"{k} {v:.0f} s" for k, v in summary.seconds.items())
     out.print(
-        f"{len(summary.steps)} step(s) ran this time; see them with `review-pipeline db status` and ops.step_run"
+        f"{len(summary.steps)} backfill step(s) and {len(summary.airflow_runs)} Airflow run(s)"
+        f" this time ({timings}); every step is in ops.step_run (`review-pipeline db status`)"
     )
 
 

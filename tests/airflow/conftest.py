@@ -34,3 +34,30 @@ def airflow_db() -> Path:
 
     db.resetdb()
     return AIRFLOW_HOME
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 collecting the messages it receives."""
+    from aiosmtpd.controller import Controller
+
+    class _Collect:
+        def __init__(self) -> None:
+            self.messages: list[tuple[str, list[str], bytes]] = []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
+            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+            return "250 OK"
+
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = _Collect()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield controller, handler
+    finally:
+        controller.stop()

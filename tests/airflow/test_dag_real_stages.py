@@ -1,0 +1,256 @@
+"""The real pipeline through Airflow: ``dag.test()`` with the real stages on a tiny world.
+
+No stand-ins here. A tiny simulated world (CRM database and finance files)
+is caught up in bulk to the Thursday, as an operator's CLI backfill would
+(:func:`review_pipeline.demo.catch_up_history`); then ``review_daily`` runs
+for Friday, Saturday and Sunday, the simulator moving the sources on one day
+before each run, and ``review_weekly`` runs for the Sunday. The packs go by
+email to a real SMTP server (aiosmtpd on 127.0.0.1) named by the Airflow
+connection ``review_smtp``; the warehouse and the CRM are reached through
+the connections ``review_warehouse`` and ``review_crm``, as in production.
+
+Stages whose module is not installed yet are skipped by the orchestration;
+the test then checks the skip (and that no email went out) instead of the
+delivery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from datetime import date, timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+pytestmark = [pytest.mark.airflow, pytest.mark.integration, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+SUNDAY = date(2026, 11, 22)
+LIVE_DAYS = [SUNDAY - timedelta(days=n) for n in (2, 1, 0)]  # Friday, Saturday, Sunday
+HISTORY_END = LIVE_DAYS[0] - timedelta(days=1)
+PROFILE, SEED = "tiny", 7
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DAILY_STEPS = [
+    "prepare_warehouse",
+    "extract_sources",
+    "run_checks",
+    "build_warehouse",
+    "build_daily_marts",
+]
+WEEKLY_STEPS = [
+    "build_weekly_reports",
+    "build_advice",
+    "build_packs",
+    "send_packs",
+    "summarise_delivery",
+]
+
+
+def _installed(step: str) -> bool:
+    from review_pipeline.orchestration import STAGES, resolve_stage
+
+    return resolve_stage(STAGES[step]) is not None
+
+
+def _conn_json(url: str) -> str:
+    from _testenv import airflow_conn_json
+
+    return airflow_conn_json(url)
+
+
+def _dag(dag_id: str):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(REPO / "dags" / f"{dag_id}.py"))
+    assert bag.import_errors == {}
+    dag = bag.dags[dag_id]
+    for task in dag.tasks:  # fail at once instead of sitting out the retry back-off
+        task.retries = 0
+    return dag
+
+
+def _states(dag_id: str, run_id: str) -> dict[str, str]:
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        tis = session.scalars(
+            sa.select(TaskInstance).where(
+                TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id
+            )
+        ).all()
+        return {ti.task_id: str(ti.state) for ti in tis}
+
+
+def _step_runs(engine: sa.Engine, run_id: str) -> list[Any]:
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.text(
+                "select step, business_date, status, rows_in, rows_out, details"
+                " from ops.step_run where airflow_run_id = :r order by run_id"
+            ),
+            {"r": run_id},
+        ).all()
+
+
+@pytest.fixture(scope="module")
+def world(make_database, tmp_path_factory) -> Iterator[dict[str, Any]]:
+    """A tiny world caught up to the Thursday; the environment the DAG tasks read."""
+    from review_pipeline.db import normalise_url
+    from review_pipeline.demo import catch_up_history
+    from review_pipeline.migrations.runner import upgrade
+    from review_pipeline.settings import load_settings
+    from review_pipeline.simulator.profiles import get_profile
+    from review_pipeline.simulator.world import WorldParams, generate
+
+    home = tmp_path_factory.mktemp("rp-real-dag-home")
+    wh_url, crm_url = make_database("realwh"), make_database("realcrm")
+    settings = load_settings(home=home, warehouse_url=wh_url, crm_url=crm_url)
+    engine = sa.create_engine(normalise_url(wh_url), poolclass=sa.pool.NullPool)
+    upgrade(engine)
+    start = SUNDAY - timedelta(days=get_profile(PROFILE).default_days - 1)
+    generate(settings, WorldParams(PROFILE, SEED, start), (HISTORY_END - start).days + 1)
+    history = catch_up_history(settings, start, HISTORY_END)
+    assert [s["step"] for s in history] == ["extract_sources", "run_checks", "build_warehouse"]
+    yield {"settings": settings, "engine": engine, "home": home, "wh": wh_url, "crm": crm_url}
+    engine.dispose()
+
+
+@pytest.fixture
+def task_env(world, smtp_server, monkeypatch) -> dict[str, Any]:
+    """What the tasks see: REVIEW_HOME and three Airflow connections, nothing else of ours."""
+    controller, handler = smtp_server
+    for key in list(os.environ):
+        if key.startswith("REVIEW_") and key != "REVIEW_TEST_PG_URL":
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("REVIEW_HOME", str(world["home"]))
+    monkeypatch.setenv("AIRFLOW_CONN_REVIEW_WAREHOUSE", _conn_json(world["wh"]))
+    monkeypatch.setenv("AIRFLOW_CONN_REVIEW_CRM", _conn_json(world["crm"]))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_REVIEW_SMTP",
+        json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": "127.0.0.1",
+                "port": controller.port,
+                "extra": {
+                    "disable_ssl": True,
+                    "disable_tls": True,
+                    "from_email": "review@pipeline.invalid",
+                },
+            }
+        ),
+    )
+    return {**world, "smtp": handler}
+
+
+def test_daily_runs_then_the_weekly_run_deliver_the_packs_by_email(airflow_db, task_env):
+    import pendulum
+
+    from review_pipeline.simulator.world import extend, world_state
+
+    env = task_env
+    engine: sa.Engine = env["engine"]
+    settings = env["settings"]
+    daily = _dag("review_daily")
+
+    for day in LIVE_DAYS:
+        # the CRM and the finance export move on by one day, then the 02:00 run picks it up
+        as_of = world_state(settings)[1]  # type: ignore[index]
+        if as_of < day:
+            extend(settings, (day - as_of).days)
+        nxt = day + timedelta(days=1)
+        run = daily.test(
+            logical_date=pendulum.datetime(nxt.year, nxt.month, nxt.day, 2, tz="Asia/Shanghai")
+        )
+        states = _states("review_daily", run.run_id)
+        assert run.state == "success", states
+        assert set(states.values()) == {"success"}, states
+        # one record per task, plus the records of the steps inside them (check, gates, ...)
+        rows = {r.step: r for r in _step_runs(engine, run.run_id)}
+        assert set(DAILY_STEPS) <= set(rows), sorted(rows)
+        assert {r.business_date for r in rows.values()} == {day}
+        assert all(r.status == "success" and not r.details.get("skipped") for r in rows.values())
+        # a real increment was read, checked and built
+        assert rows["extract_sources"].rows_in > 0, rows["extract_sources"].details
+        assert rows["run_checks"].rows_in > 0
+        assert rows["run_checks"].details["gates"]
+        assert rows["build_daily_marts"].rows_out > 0
+
+    monday = SUNDAY + timedelta(days=1)
+    weekly = _dag("review_weekly").test(
+        logical_date=pendulum.datetime(monday.year, monday.month, monday.day, 7, tz="Asia/Shanghai")
+    )
+    states = _states("review_weekly", weekly.run_id)
+    assert weekly.state == "success", states
+    assert set(states.values()) == {"success"}, states
+    rows = [r for r in _step_runs(engine, weekly.run_id) if r.step in WEEKLY_STEPS]
+    assert [r.step for r in rows] == WEEKLY_STEPS
+    assert {r.business_date for r in rows} == {SUNDAY}
+    by_step = {r.step: r for r in rows}
+    assert by_step["build_weekly_reports"].rows_out > 0
+    for step in ("build_advice", "build_packs", "send_packs", "summarise_delivery"):
+        assert bool(by_step[step].details.get("skipped")) is not _installed(step), step
+
+    messages = env["smtp"].messages
+    if not (_installed("build_packs") and _installed("send_packs")):
+        assert messages == []
+        return
+    _assert_packs_delivered(engine, settings, messages)
+
+    # the weekly run again (a retry, a re-run by hand): the same packs, no second email
+    again = _dag("review_weekly").test(
+        logical_date=pendulum.datetime(monday.year, monday.month, monday.day, 7, tz="Asia/Shanghai")
+    )
+    assert again.state == "success", _states("review_weekly", again.run_id)
+    assert len(env["smtp"].messages) == len(messages)
+
+
+def _assert_packs_delivered(engine: sa.Engine, settings: Any, messages: list[Any]) -> None:
+    """Every weekly pack of the week went out once, to its manager, with its workbook."""
+    with engine.connect() as conn:
+        packs = {
+            r.pack_id: r
+            for r in conn.execute(
+                sa.text(
+                    "select pack_id, manager_id, recipient, sha256, file_name from ops.pack"
+                    " where kind = 'weekly' and review_date = :d and superseded_at is null"
+                ),
+                {"d": SUNDAY},
+            )
+        }
+        outbox = conn.execute(
+            sa.text(
+                "select pack_id, recipient, status, message_id, attempts from ops.outbox"
+                " where kind = 'weekly' and pack_id = any(:ids)"
+            ),
+            {"ids": list(packs)},
+        ).all()
+    assert packs, "the weekly run built no pack"
+    sent = [o for o in outbox if o.status == "sent"]
+    assert sent, [(o.status, o.recipient) for o in outbox]
+    assert {o.status for o in outbox} <= {"sent", "skipped"}, outbox
+    assert len(messages) == len(sent)
+
+    received: dict[str, Any] = {}
+    for sender, rcpts, content in messages:
+        msg = message_from_bytes(content, policy=policy.default)
+        assert sender == "review@pipeline.invalid"
+        received[str(msg["Message-ID"]).strip()] = (rcpts, msg)
+    for row in sent:
+        rcpts, msg = received[row.message_id.strip()]
+        pack = packs[row.pack_id]
+        assert rcpts == [addr.strip() for addr in row.recipient.split(",")]
+        attachments = [
+            part.get_content() for part in msg.iter_attachments() if part.get_content_type() == XLSX
+        ]
+        assert len(attachments) == 1, msg
+        # the attachment is exactly the workbook the pack recorded
+        assert hashlib.sha256(attachments[0]).hexdigest() == pack.sha256
+        assert msg["Subject"]
