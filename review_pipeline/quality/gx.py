@@ -5,6 +5,9 @@ repository); the suites are loaded from ``expectations/`` on every run. The
 data source is a GX SQL data source whose connection string is the
 ``${REVIEW_GX_WAREHOUSE_URL}`` config variable (a literal socket URL is
 rejected by GX), so every expectation runs as SQL inside PostgreSQL.
+The batch is the findings table and every query keeps the window being
+checked (the rules themselves ran once, in SQL, before; GX validates what
+they found).
 Creating a context costs seconds: it is made once per process and root.
 """
 
@@ -23,46 +26,38 @@ log = logging.getLogger(__name__)
 
 URL_ENV = "REVIEW_GX_WAREHOUSE_URL"
 DATASOURCE = "warehouse"
-KEY_COLUMNS = ["business_date", "lead_id"]
 SAMPLE_ROWS = 5
 
 _CONTEXTS: dict[str, Any] = {}
 
 
 @dataclass
-class NativeHits:
-    """The failing rows of a native expectation, as the SQL query GX wrote for them.
-
-    GX returns at most ``partial_unexpected_count`` keys from SQL, but with
-    result format COMPLETE also a runnable query selecting every failing row;
-    the checks insert from that query inside PostgreSQL (nothing is pulled out).
-    """
-
-    rule_id: str
-    severity: str
-    problem: str
-    query: str
-    count: int
-
-
-@dataclass
 class ExpectationOutcome:
+    """GX's verdict on one expectation: a rule (rule_id set) or an integrity check."""
+
     suite: str
     index: int
-    rule_id: str
-    severity: str
+    rule_id: str | None
+    severity: str | None
     label: str
     success: bool
     unexpected_count: int
     sample: list[Any] = field(default_factory=list)
+
+    @property
+    def is_integrity(self) -> bool:
+        return self.rule_id is None
 
 
 @dataclass
 class ValidationOutcome:
     success: bool
     expectations: list[ExpectationOutcome]
-    native_hits: list[NativeHits]
     data_docs: str | None
+
+    @property
+    def integrity_failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.expectations if o.is_integrity and not o.success]
 
 
 def gx_root(home: Path) -> Path:
@@ -119,6 +114,23 @@ def prune_results(home: Path, keep: int) -> int:
     return removed
 
 
+def _drop_stale_objects(home: Path, keep: set[str]) -> list[str]:
+    """Remove the stored checkpoint and validation definitions, and suites not in ``keep``.
+
+    Every run re-adds what it uses; a checkpoint or validation definition stored
+    by an earlier release can name assets that no longer exist, and GX then
+    refuses to load (or replace) it.
+    """
+    removed = []
+    root = gx_root(home)
+    for folder in ("checkpoints", "validation_definitions", "expectations"):
+        for path in sorted((root / folder).glob("*.json")):
+            if folder != "expectations" or path.stem not in keep:
+                path.unlink(missing_ok=True)
+                removed.append(f"{folder}/{path.name}")
+    return removed
+
+
 def _exception_message(info: Any) -> str | None:
     """The first raised exception's message in GX's exception_info (flat or per metric)."""
     if not isinstance(info, dict):
@@ -135,16 +147,17 @@ def _exception_message(info: Any) -> str | None:
 def validate(
     home: Path, url: str, suites: list[Suite], run_name: str, *, data_docs: bool = True
 ) -> ValidationOutcome:
-    """Run every suite on its table through one checkpoint; Data Docs are rebuilt.
+    """Validate the window's findings with every suite through one checkpoint.
 
-    Native expectations return every failing key (result format COMPLETE with
-    ``business_date`` and ``lead_id`` as index columns); unexpected-rows
-    expectations return their row count.
+    A rule expectation's count is the number of findings of the rule (and
+    severity); an integrity expectation's count is the number of findings
+    breaking it. Data Docs are rebuilt when ``data_docs`` is set.
     """
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
 
     context = get_context(home)
+    _drop_stale_objects(home, {suite.name for suite in suites})
     os.environ[URL_ENV] = url
     with warnings.catch_warnings():
         # "a more specific PostgresDatasource may be more appropriate": it rejects socket URLs
@@ -156,7 +169,7 @@ def validate(
     by_name: dict[str, Suite] = {}
     for suite in suites:
         asset = source.add_table_asset(
-            name=suite.name, table_name=suite.table_name, schema_name=suite.schema_name
+            name=suite.asset_name, table_name=suite.table_name, schema_name=suite.schema_name
         )
         batch = asset.add_batch_definition_whole_table("all")
         spec = suite_for_gx(suite)
@@ -178,45 +191,40 @@ def validate(
             actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")]
             if data_docs
             else [],
-            result_format={
-                "result_format": "COMPLETE",
-                "unexpected_index_column_names": KEY_COLUMNS,
-            },
+            result_format={"result_format": "COMPLETE", "partial_unexpected_count": SAMPLE_ROWS},
         )
     )
     result = checkpoint.run(run_id=RunIdentifier(run_name=run_name))
     outcomes: list[ExpectationOutcome] = []
-    hits: list[NativeHits] = []
     for suite_result in result.run_results.values():
         suite = by_name[suite_result.suite_name]
+        rules = {e.index: e for e in suite.expectations}
+        checks = {c.index: c for c in suite.integrity}
         for item in suite_result.results:
             meta = item.expectation_config.meta or {}
-            exp = suite.expectations[int(meta["index"])]
+            index = int(meta["index"])
             res = item.result or {}
-            if exp.is_native:
-                count = int(res.get("unexpected_count") or 0)
-                query = res.get("unexpected_index_query")
-                if count and not isinstance(query, str):
-                    raise RuntimeError(f"GX returned no query for the failing rows of {exp.label}")
-                if count:
-                    hits.append(NativeHits(exp.rule_id, exp.severity, exp.label, str(query), count))
-                sample = list(res.get("partial_unexpected_index_list") or [])[:5]
-            else:
+            if "observed_value" in res:  # unexpected_rows_expectation
                 count = int(res.get("observed_value") or 0)
-                sample = list((res.get("details") or {}).get("unexpected_rows") or [])[:5]
+                sample = list((res.get("details") or {}).get("unexpected_rows") or [])
+            else:
+                count = int(res.get("unexpected_count") or 0)
+                sample = list(res.get("partial_unexpected_list") or [])
+            rule = rules.get(index)
+            label = rule.label if rule else checks[index].label
             problem = _exception_message(item.exception_info)
             if problem:
-                raise RuntimeError(f"GX could not evaluate {exp.rule_id} {exp.label}: {problem}")
+                raise RuntimeError(f"GX could not evaluate {label}: {problem}")
             outcomes.append(
                 ExpectationOutcome(
                     suite=suite.name,
-                    index=exp.index,
-                    rule_id=exp.rule_id,
-                    severity=exp.severity,
-                    label=exp.label,
+                    index=index,
+                    rule_id=rule.rule_id if rule else None,
+                    severity=rule.severity if rule else None,
+                    label=label,
                     success=bool(item.success),
                     unexpected_count=count,
-                    sample=sample,
+                    sample=[str(x) for x in sample[:SAMPLE_ROWS]],
                 )
             )
     docs = None
@@ -227,6 +235,4 @@ def validate(
         docs = sites[0].get("site_url") if sites else None
     except Exception:  # noqa: BLE001 - docs location is informational
         log.debug("could not read the Data Docs location", exc_info=True)
-    return ValidationOutcome(
-        success=bool(result.success), expectations=outcomes, native_hits=hits, data_docs=docs
-    )
+    return ValidationOutcome(success=bool(result.success), expectations=outcomes, data_docs=docs)

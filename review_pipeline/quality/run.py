@@ -5,13 +5,17 @@ One pass per chunk of days (``chunk_days``, default 62):
 1. ``dq.check_window`` gets the window and thresholds (bind parameters);
    ``dq.lead_day`` is rebuilt: every lead as it stood at the end of each day
    (sql/quality/lead_day.sql);
-2. Great Expectations validates the suites of ``expectations/`` on those
-   tables through a SQL data source (native row expectations return the
-   failing keys; unexpected-rows expectations count the rows of the rule SQL)
-   and rebuilds Data Docs under REVIEW_HOME;
-3. in ONE transaction the window's findings are replaced (native keys +
-   the rule SQL inserted set-based), error leads quarantined, scores and
-   report compliance recomputed and the validation run recorded.
+2. in ONE transaction the window's findings are replaced: every rule is
+   evaluated once, set-based, by the SQL files the suite names (one scan per
+   entity table) inserted straight into ``dq.finding``; error leads are
+   quarantined, scores and report compliance recomputed;
+3. Great Expectations validates those findings (suite ``expectations/``,
+   batch = the window's findings, through a SQL data source): per rule the
+   number of findings and a sample, plus integrity expectations on the
+   findings; Data Docs are rebuilt under REVIEW_HOME;
+4. the validation run is recorded, with GX's per-rule counts compared with
+   the rows the SQL wrote (a difference or a failed integrity expectation
+   marks the run unsuccessful).
 
 A check run holds the step lock ``check``: the working tables are shared.
 """
@@ -32,7 +36,7 @@ from review_pipeline.errors import UserError
 from review_pipeline.ops import record_step
 from review_pipeline.quality.calendar import fill_working_days
 from review_pipeline.quality.config import QualitySettings, load_quality_settings
-from review_pipeline.quality.gx import NativeHits, ValidationOutcome, prune_results, validate
+from review_pipeline.quality.gx import ValidationOutcome, prune_results, validate
 from review_pipeline.quality.suites import Suite, load_suites, rule_sql, run_quality_sql
 from review_pipeline.settings import Settings
 
@@ -90,34 +94,8 @@ def _window_params(
     }
 
 
-def _load_native_hits(conn: Connection, hits: list[NativeHits]) -> int:
-    """Insert every failing key of the native expectations into the temp table native_hit."""
-    conn.execute(
-        sa.text(
-            "create temporary table native_hit (rule_id text, severity text, business_date date,"
-            " lead_id text, problem text) on commit drop"
-        )
-    )
-    total = 0
-    for h in hits:
-        # GX's own query for the failing rows (it selects the key columns first)
-        select = h.query.strip().rstrip(";")
-        statement = (
-            "insert into native_hit select :rule_id, :severity, q.hit_date, q.hit_lead,"
-            " :problem from (" + select + ") as q (hit_date, hit_lead)"
-        )
-        written = conn.execute(
-            sa.text(statement), {"rule_id": h.rule_id, "severity": h.severity, "problem": h.problem}
-        ).rowcount
-        if written != h.count:
-            raise RuntimeError(
-                f"GX counted {h.count} failing rows for {h.problem}, its query gave {written}"
-            )
-        total += int(written or 0)
-    return total
-
-
 def _insert_rule_rows(conn: Connection, sql_file: str, run_id: int) -> int:
+    """Evaluate one rule file (a select of finding rows) into dq.finding; returns the rows."""
     # The rule file is a plain select; composing two static texts, values stay bound.
     statement = (
         "insert into dq.finding (business_date, rule_id, entity_type, entity_id, severity,"
@@ -129,41 +107,33 @@ def _insert_rule_rows(conn: Connection, sql_file: str, run_id: int) -> int:
     return int(conn.execute(sa.text(statement), {"run_id": run_id}).rowcount or 0)
 
 
-def _write_results(
-    conn: Connection,
-    suites: list[Suite],
-    outcome: ValidationOutcome,
-    params: dict[str, Any],
+def _write_findings(
+    conn: Connection, suites: list[Suite], params: dict[str, Any]
 ) -> dict[str, Any]:
+    """Replace the window's findings (each rule file once), quarantine, scores, compliance."""
     run_id = params["run_id"]
     run_quality_sql(conn, "quality/finding_clear.sql", params)
-    _load_native_hits(conn, outcome.native_hits)
-    run_quality_sql(conn, "quality/finding_native.sql", params)
-    mismatches = []
-    gx_counts = {(o.suite, o.index): o.unexpected_count for o in outcome.expectations}
+    seconds: dict[str, float] = {}
     for suite in suites:
-        for exp in suite.expectations:
-            if exp.sql_file is None:
-                continue
-            written = _insert_rule_rows(conn, exp.sql_file, run_id)
-            seen = gx_counts.get((suite.name, exp.index))
-            if seen is not None and seen != written:
-                mismatches.append({"rule_id": exp.rule_id, "gx": seen, "sql": written})
-    run_quality_sql(conn, "quality/lead_quarantine.sql", params)
-    run_quality_sql(conn, "quality/authenticity_score.sql", params)
-    run_quality_sql(conn, "quality/report_compliance.sql", params)
-    by_rule = {
-        row.rule_id: {"error": int(row.errors), "warn": int(row.warns)}
-        for row in conn.execute(
-            sa.text(
-                "select rule_id, count(*) filter (where severity = 'error') as errors,"
-                " count(*) filter (where severity = 'warn') as warns from dq.finding"
-                " where business_date between :start_date and :end_date group by rule_id"
-                " order by rule_id"
-            ),
-            params,
-        )
-    }
+        for sql_file in suite.rule_files():
+            started = time.monotonic()
+            _insert_rule_rows(conn, sql_file, run_id)
+            seconds[sql_file] = round(time.monotonic() - started, 3)
+    for name in ("lead_quarantine", "authenticity_score", "report_compliance"):
+        started = time.monotonic()
+        run_quality_sql(conn, f"quality/{name}.sql", params)
+        seconds[name] = round(time.monotonic() - started, 3)
+    counts = conn.execute(
+        sa.text(
+            "select rule_id, severity, count(*) as n from dq.finding"
+            " where business_date between :start_date and :end_date"
+            " group by rule_id, severity order by rule_id, severity"
+        ),
+        params,
+    ).all()
+    by_rule: dict[str, dict[str, int]] = {}
+    for row in counts:
+        by_rule.setdefault(row.rule_id, {"error": 0, "warn": 0})[row.severity] = int(row.n)
     quarantined = conn.execute(
         sa.text(
             "select count(*) from dq.lead_quarantine where business_date between :start_date and :end_date"
@@ -176,8 +146,28 @@ def _write_results(
         "findings": sum(v["error"] + v["warn"] for v in by_rule.values()),
         "quarantined": int(quarantined),
         "lead_days": int(lead_days),
-        "gx_sql_mismatches": mismatches,
+        "statement_seconds": seconds,
     }
+
+
+def _compare(
+    outcome: ValidationOutcome, by_rule: dict[str, dict[str, int]]
+) -> list[dict[str, Any]]:
+    """Rules whose finding count seen by GX differs from the rows the SQL wrote."""
+    mismatches = []
+    seen: set[tuple[str, str]] = set()
+    for o in outcome.expectations:
+        if o.rule_id is None or o.severity is None:
+            continue
+        seen.add((o.rule_id, o.severity))
+        written = by_rule.get(o.rule_id, {}).get(o.severity, 0)
+        if o.unexpected_count != written:
+            mismatches.append({"rule_id": o.rule_id, "gx": o.unexpected_count, "sql": written})
+    for rule_id, counts in by_rule.items():
+        for severity, n in counts.items():
+            if n and (rule_id, severity) not in seen:
+                mismatches.append({"rule_id": rule_id, "severity": severity, "gx": None, "sql": n})
+    return mismatches
 
 
 def _record_validation(
@@ -193,7 +183,9 @@ def _record_validation(
         "findings_by_rule": stats["findings_by_rule"],
         "lead_days": stats["lead_days"],
         "gx_sql_mismatches": stats["gx_sql_mismatches"],
+        "integrity_failures": stats["integrity_failures"],
         "seconds": stats["seconds"],
+        "statement_seconds": stats["statement_seconds"],
         "expectations": [
             {
                 "suite": o.suite,
@@ -223,7 +215,7 @@ def _record_validation(
         {
             **params,
             "elapsed": time.monotonic() - started,
-            "success": not stats["gx_sql_mismatches"],
+            "success": not stats["gx_sql_mismatches"] and not stats["integrity_failures"],
             "gx_success": outcome.success,
             "findings": stats["findings"],
             "quarantined": stats["quarantined"],
@@ -252,10 +244,12 @@ def refresh_statistics(engine: Engine) -> list[str]:
     return stale
 
 
-def _no_jit(conn: Connection) -> None:
-    # The rule queries are many and short; JIT compilation (triggered by the
-    # planner's estimates on freshly filled working tables) costs more than it saves.
+def _session_settings(conn: Connection) -> None:
+    # JIT compilation (triggered by the planner's estimates on freshly filled
+    # working tables) costs more than it saves on these short statements; the
+    # history sorts spill to disk with the default 4 MB of work memory.
     conn.execute(sa.text("set local jit = off"))
+    conn.execute(sa.text("set local work_mem = '64MB'"))
 
 
 def gx_url(settings: Settings) -> str:
@@ -278,31 +272,40 @@ def check_window(
     started = time.monotonic()
     params = _window_params(settings, q, run_id, start, end)
     with engine.begin() as conn:
-        _no_jit(conn)
+        _session_settings(conn)
         run_quality_sql(conn, "quality/check_window.sql", params)
         run_quality_sql(conn, "quality/lead_day.sql", params)
-    with engine.connect() as conn:
-        conn.execute(sa.text("analyze dq.check_window"))
         conn.execute(sa.text("analyze dq.lead_day"))
-        conn.commit()
     prepared = time.monotonic()
+    with engine.begin() as conn:
+        _session_settings(conn)
+        stats = _write_findings(conn, suites, params)
+    written = time.monotonic()
     prune_results(settings.home, q.gx_keep_runs)
-    url = gx_url(settings)
     outcome = validate(
-        settings.home, url, suites, f"check-{run_id}-{start.isoformat()}", data_docs=q.data_docs
+        settings.home,
+        gx_url(settings),
+        suites,
+        f"check-{run_id}-{start.isoformat()}",
+        data_docs=q.data_docs,
     )
     validated = time.monotonic()
+    stats["gx_sql_mismatches"] = _compare(outcome, stats["findings_by_rule"])
+    stats["integrity_failures"] = [
+        {"expectation": o.label, "unexpected_count": o.unexpected_count, "sample": o.sample}
+        for o in outcome.integrity_failures
+    ]
+    stats["seconds"] = {
+        "prepare": round(prepared - started, 2),
+        "rules": round(written - prepared, 2),
+        "validate": round(validated - written, 2),
+    }
     with engine.begin() as conn:
-        _no_jit(conn)
-        stats = _write_results(conn, suites, outcome, params)
-        stats["seconds"] = {
-            "prepare": round(prepared - started, 2),
-            "validate": round(validated - prepared, 2),
-            "write": round(time.monotonic() - validated, 2),
-        }
         _record_validation(conn, params, started, outcome, stats)
     if stats["gx_sql_mismatches"]:
         log.warning("GX and SQL disagree on %s", stats["gx_sql_mismatches"])
+    if stats["integrity_failures"]:
+        log.warning("findings fail integrity expectations: %s", stats["integrity_failures"])
     log.info(
         "checked %s..%s: %s lead-days, %s findings, %s quarantined (%.1f s: %s)",
         start,
@@ -331,6 +334,7 @@ def run_checks(settings: Settings, start: date, end: date | None = None) -> dict
     totals: Counter[str] = Counter()
     by_rule: dict[str, Counter[str]] = {}
     mismatches: list[dict[str, Any]] = []
+    integrity: list[dict[str, Any]] = []
     docs = None
     gx_success = True
     started = time.monotonic()
@@ -358,6 +362,7 @@ def run_checks(settings: Settings, start: date, end: date | None = None) -> dict
                     for rule, counts in part["findings_by_rule"].items():
                         by_rule.setdefault(rule, Counter()).update(counts)
                     mismatches.extend(part["gx_sql_mismatches"])
+                    integrity.extend(part["integrity_failures"])
                     docs = part["data_docs"]
                     gx_success = gx_success and bool(part["gx_success"])
         step.rows_in = totals["lead_days"]
@@ -374,6 +379,7 @@ def run_checks(settings: Settings, start: date, end: date | None = None) -> dict
             "findings_by_rule": {k: dict(v) for k, v in sorted(by_rule.items())},
             "all_rules_passed": gx_success,
             "gx_sql_mismatches": mismatches,
+            "integrity_failures": integrity,
             "data_docs": docs,
             "duration_s": round(time.monotonic() - started, 2),
         }

@@ -4,7 +4,7 @@
 -- customer, product line and bid facts where the source's history keeps them;
 -- otherwise (and for the rest) from staging.lead. A lead without history keeps its current state on every day.
 -- Deleted leads are left out: a lead entered by mistake is not a finding.
-delete from dq.lead_day;
+truncate dq.lead_day;
 
 insert into dq.lead_day (
     business_date, lead_id, owner_id, customer_id, product_line_code, business_unit,
