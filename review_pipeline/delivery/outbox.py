@@ -221,6 +221,22 @@ def record_outcome(engine: Engine, outbox_id: int, worker: str, status: str, err
         )
 
 
+def release_unattempted(engine: Engine, worker: str, outbox_ids: list[int]) -> int:
+    """Give back claimed rows this sender never tried (it is stopping on an error)."""
+    if not outbox_ids:
+        return 0
+    with engine.begin() as conn:
+        result = conn.execute(
+            sa.text(
+                "update ops.outbox set status = 'pending', attempts = greatest(attempts - 1, 0)"
+                " where claimed_by = :worker and status = 'sending'"
+                " and outbox_id = any(cast(:ids as bigint[]))"
+            ),
+            {"worker": worker, "ids": list(outbox_ids)},
+        )
+        return int(result.rowcount or 0)
+
+
 def backoff_seconds(attempts: int, base: float, ceiling: float) -> float:
     """Exponential back-off after ``attempts`` tries: base, 2 base, 4 base ... capped."""
     return float(min(ceiling, base * 2 ** max(0, attempts - 1)))

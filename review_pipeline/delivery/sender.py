@@ -162,6 +162,13 @@ def deliver_row(
     return "sent"
 
 
+def _release(engine: Engine, worker: str, ids: list[int]) -> None:
+    try:
+        outbox.release_unattempted(engine, worker, ids)
+    except Exception:  # noqa: BLE001 - already failing; the reaper is the fallback
+        log.exception("could not give back %d claimed rows", len(ids))
+
+
 def send_due(
     settings: Settings,
     *,
@@ -209,10 +216,16 @@ def send_due(
                     break
                 time.sleep(min(max(wait, 0.05), max(0.05, deadline - time.monotonic())))
                 continue
-            for row in rows:
-                outcomes[int(row["outbox_id"])] = deliver_row(
-                    settings, engine, transport, row, worker, report
-                )
+            for index, row in enumerate(rows):
+                try:
+                    outcomes[int(row["outbox_id"])] = deliver_row(
+                        settings, engine, transport, row, worker, report
+                    )
+                except BaseException:
+                    # this row stays 'sending' (it may have gone out; the reaper marks it
+                    # unknown); the rows after it were never tried: give them back
+                    _release(engine, worker, [int(r["outbox_id"]) for r in rows[index + 1 :]])
+                    raise
     finally:
         if own_transport:
             transport.close()

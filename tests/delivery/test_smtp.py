@@ -429,3 +429,47 @@ def test_untrusted_certificate_is_a_clear_failure(settings_factory: Any, tmp_pat
         assert "TLS certificate not trusted" in ledger(settings)[pack.outbox_id]["last_error"]
     finally:
         controller.stop()
+
+
+def test_timeout_waiting_for_the_final_reply_is_unknown(
+    settings_factory: Any, smtp_server: SmtpServer
+) -> None:
+    from review_pipeline.delivery.sender import send_due
+
+    settings = smtp_server.settings(settings_factory, timeout_seconds=0.5)
+    pack = queue_pack(settings, "M1")
+    smtp_server.handler.delay = 2.0  # handle_DATA answers after the client gave up
+    assert send_due(settings).unknown == 1
+    assert ledger(settings)[pack.outbox_id]["status"] == "unknown"
+    smtp_server.handler.delay = 0
+    assert send_due(settings).claimed == 0
+    # aiosmtpd dropped it when the client hung up; the client could not know that
+    assert len(smtp_server.handler.received) == 0
+
+
+def test_interrupted_sender_gives_back_the_rows_it_never_tried(settings_factory: Any) -> None:
+    """Ctrl-C during the second message: the first is sent, the second may be (it stays
+    'sending' for the reaper), the rest go back to pending untouched."""
+    from review_pipeline.delivery.sender import send_due
+    from review_pipeline.delivery.transport import FileTransport
+
+    settings = settings_factory()
+    packs = [queue_pack(settings, f"M{i}") for i in range(4)]
+
+    class Interrupted(FileTransport):
+        calls = 0
+
+        def send(self, msg: Any, recipients: list[str], *, period: str, stem: str) -> str:
+            Interrupted.calls += 1
+            if Interrupted.calls == 2:
+                raise KeyboardInterrupt
+            return super().send(msg, recipients, period=period, stem=stem)
+
+    with pytest.raises(KeyboardInterrupt):
+        send_due(settings, transport=Interrupted(settings))
+    rows = ledger(settings)
+    states = [(rows[p.outbox_id]["status"], rows[p.outbox_id]["attempts"]) for p in packs]
+    assert states == [("sent", 1), ("sending", 1), ("pending", 0), ("pending", 0)]
+    report = send_due(settings)
+    assert report.sent == 2
+    assert ledger(settings)[packs[1].outbox_id]["status"] == "sending"
