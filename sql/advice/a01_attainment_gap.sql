@@ -23,6 +23,8 @@ with units as (
         r.time_progress_ratio,
         r.time_progress_ratio - r.order_forecast_attainment_ratio as behind_ratio,
         round(r.order_target_cny * r.time_progress_ratio - r.order_forecast_cny, 2) as gap_cny,
+        coalesce(case r.level when 'REGION' then r.region_code when 'TEAM' then r.team_id else r.owner_id end, '')
+            as unit_id,
         row_number() over () as unit_no
     from mart.rpt_region_month_attainment as r
     where
@@ -31,6 +33,32 @@ with units as (
         and r.order_forecast_attainment_ratio is not null
         and r.time_progress_ratio is not null
         and r.time_progress_ratio - r.order_forecast_attainment_ratio > :attainment_gap
+),
+
+-- each candidate lead once per level it counts in (its region, team and owner),
+-- so units and leads meet on an equality (a hash join, not a loop over both)
+lead_units as (
+    select
+        l.business_unit,
+        v.level,
+        coalesce(v.unit_id, '') as unit_id,
+        l.lead_id,
+        l.customer_name,
+        l.owner_id,
+        l.owner_name,
+        l.stage_code,
+        l.amount_cny,
+        l.expected_order_date
+    from mart.rpt_lead_ledger as l
+    cross join
+        lateral (
+            values ('REGION', l.region_code), ('TEAM', l.team_id), ('PERSON', l.owner_id)
+        ) as v (level, unit_id)
+    where
+        l.review_date = :review_date
+        and l.is_open
+        and not l.is_gated
+        and l.stage_code in ('S4', 'S5_PENDING_ORDER')
 ),
 
 candidates as (
@@ -45,18 +73,11 @@ candidates as (
         l.expected_order_date,
         row_number() over (partition by u.unit_no order by l.amount_cny desc nulls last, l.lead_id asc) as n
     from units as u
-    inner join mart.rpt_lead_ledger as l
+    inner join lead_units as l
         on
-            l.review_date = :review_date
-            and u.business_unit = l.business_unit
-            and l.is_open
-            and not l.is_gated
-            and l.stage_code in ('S4', 'S5_PENDING_ORDER')
-            and case u.level
-                when 'REGION' then l.region_code is not distinct from u.region_code
-                when 'TEAM' then l.team_id is not distinct from u.team_id
-                else u.owner_id = l.owner_id
-            end
+            u.business_unit = l.business_unit
+            and u.level = l.level
+            and u.unit_id = l.unit_id
 ),
 
 lead_evidence as (
