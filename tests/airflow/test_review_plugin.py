@@ -109,3 +109,166 @@ def test_authenticated_user_sees_ops_step_run(client, auth_manager, warehouse):
     assert "prepare_warehouse" in page.text and "run_checks" in page.text
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
+def _seed_sections(engine: sa.Engine) -> None:
+    """Rows in the real tables each section reads, as the stages would have written them."""
+    from datetime import date
+
+    older, latest = date(2026, 11, 21), date(2026, 11, 22)
+    with engine.begin() as conn:
+        for day, rule, entity, severity in (
+            (older, "LQ01", "L0", "error"),  # an older date: not on the page
+            (latest, "LQ05", "L1", "warn"),
+            (latest, "LQ05", "L2", "warn"),
+            (latest, "LQ13", "L3", "error"),
+        ):
+            conn.execute(
+                sa.text(
+                    "insert into dq.finding (business_date, rule_id, entity_type, entity_id,"
+                    " severity, owner_id, run_id) values (:d, :r, 'lead', :e, :s, 'E1', 1)"
+                ),
+                {"d": day, "r": rule, "e": entity, "s": severity},
+            )
+        for run_id, gate, gate_status, message in (
+            (1, "freshness", "pass", "fresh"),
+            (2, "freshness", "fail", "source stale by <b>3</b> hours"),  # the later outcome wins
+            (2, "volume", "skip", "no baseline yet"),
+        ):
+            conn.execute(
+                sa.text(
+                    "insert into dq.gate_result (run_id, business_date, gate, status, message,"
+                    " checked_at) values (:r, :d, :g, :s, :m, now() + make_interval(secs => :r))"
+                ),
+                {"r": run_id, "d": latest, "g": gate, "s": gate_status, "m": message},
+            )
+        conn.execute(
+            sa.text(
+                "insert into ops.extract_batch (source, entity, source_object, business_date,"
+                " rows_in, rows_staged, rows_quarantined, status) values"
+                " ('sim_crm', 'lead', 'crm.lead', :old, 9, 9, 0, 'success'),"
+                " ('sim_crm', 'lead', 'crm.lead', :d, 40, 37, 3, 'success'),"
+                " ('sim_finance', 'sales_order', 'orders.csv', :d, 10, 10, 0, 'success')"
+            ),
+            {"d": latest, "old": older},
+        )
+        for key in ("a", "b", "c"):
+            conn.execute(
+                sa.text(
+                    "insert into quarantine.staging_row (entity, source, entity_key, raw_values,"
+                    " reasons) values ('lead', 'sim_crm', :k, '{}'::jsonb, array['bad amount'])"
+                ),
+                {"k": key},
+            )
+        conn.execute(
+            sa.text(
+                "insert into dq.lead_quarantine (lead_id, business_date, rule_ids)"
+                " values ('L3', :d, array['LQ13'])"
+            ),
+            {"d": latest},
+        )
+        pack_ids = {}
+        for period, manager in (("2026-W46", "M0"), ("2026-W47", "M1"), ("2026-W47", "M2"),
+                                ("2026-W47", "M3")):  # fmt: skip
+            pack_ids[(period, manager)] = conn.execute(
+                sa.text(
+                    "insert into ops.pack (kind, period, review_date, manager_id, language,"
+                    " scope_kind, file_name, display_name, path, sha256, bytes) values"
+                    " ('weekly', :p, :d, :m, 'zh-CN', 'manager', 'p.xlsx', 'p.xlsx', '/x', :sha, 1)"
+                    " returning pack_id"
+                ),
+                {"p": period, "d": latest, "m": manager, "sha": f"sha-{period}-{manager}"},
+            ).scalar_one()
+        for (period, manager), pack_id in pack_ids.items():
+            outbox_status = {"M0": "sent", "M1": "sent", "M2": "sent", "M3": "failed"}[manager]
+            conn.execute(
+                sa.text(
+                    "insert into ops.outbox (pack_id, kind, period, manager_id, pack_sha256,"
+                    " status, sent_at, created_at) values (:id, 'weekly', :p, :m, :sha, :s,"
+                    " case when :s = 'sent' then now() end,"
+                    " now() + case when :p = '2026-W47' then interval '1 day' else interval '0' end)"
+                ),
+                {
+                    "id": pack_id,
+                    "p": period,
+                    "m": manager,
+                    "sha": f"sha-{period}-{manager}",
+                    "s": outbox_status,
+                },
+            )
+
+
+def test_authenticated_user_sees_checks_quarantine_delivery_and_data_docs(
+    client, auth_manager, warehouse, review_home
+):
+    from review_pipeline.ops import record_step
+
+    _seed_sections(warehouse)
+    for step in ("extract_sources", "run_checks", "extract_sources"):
+        with record_step(warehouse, step) as run:
+            run.rows_in = 5
+    docs = review_home / "gx" / "uncommitted" / "data_docs" / "local_site"
+    docs.mkdir(parents=True)
+    (docs / "index.html").write_text("<html>data docs of the checks</html>", "utf-8")
+    (review_home / "secret.txt").write_text("not for the web", "utf-8")
+
+    bearer = {"Authorization": f"Bearer {_token(auth_manager, 'viewer')}"}
+    data = client.get("/api/status", headers=bearer).json()
+
+    latest_steps = {r["step"]: r for r in data["latest_per_step"]}
+    assert set(latest_steps) == {"extract_sources", "run_checks"}
+    assert latest_steps["extract_sources"]["run_id"] == max(
+        r["run_id"] for r in data["step_runs"] if r["step"] == "extract_sources"
+    )
+
+    checks = data["checks"]
+    assert checks["business_date"] == "2026-11-22"
+    assert [(f["rule_id"], f["severity"], f["findings"]) for f in checks["findings"]] == [
+        ("LQ05", "warn", 2),
+        ("LQ13", "error", 1),
+    ]
+    gates = {g["gate"]: g["status"] for g in checks["gates"]}
+    assert gates == {"freshness": "fail", "volume": "skip"}
+
+    quarantine = data["quarantine"]
+    assert quarantine["business_date"] == "2026-11-22"
+    assert quarantine["lead_days"] == 1
+    assert quarantine["batches"][0] == {
+        "source": "sim_crm",
+        "entity": "lead",
+        "batches": 1,
+        "rows_in": 40,
+        "rows_staged": 37,
+        "rows_quarantined": 3,
+    }
+    tables = {t["table"]: t["rows"] for t in quarantine["tables"]}
+    assert tables == {"quarantine.staging_row": 3, "quarantine.file_row": 0, "quarantine.file": 0}
+
+    assert [(d["kind"], d["period"], d["counts"]) for d in data["delivery"]] == [
+        ("weekly", "2026-W47", {"failed": 1, "sent": 2})
+    ]
+    assert data["data_docs"]["available"] is True
+
+    cookie = {"_token": _token(auth_manager, "viewer")}
+    page = client.get("/", cookies=cookie)
+    assert page.status_code == 200
+    text = page.text
+    for expected in ("LQ13", "2026-W47", "sim_crm", "quarantine.staging_row", "/data-docs/"):
+        assert expected in text, expected
+    assert "source stale by &lt;b&gt;3&lt;/b&gt; hours" in text
+
+    # the Data Docs are served behind the same login, and nothing outside their folder
+    assert client.get("/data-docs/index.html").status_code == 401
+    served = client.get("/data-docs/index.html", cookies=cookie)
+    assert served.status_code == 200 and "data docs of the checks" in served.text
+    for escape in ("../../../../secret.txt", "..%2F..%2F..%2F..%2Fsecret.txt"):
+        assert client.get(f"/data-docs/{escape}", cookies=cookie).status_code == 404
+
+
+def test_page_of_an_empty_warehouse_says_so(client, auth_manager, warehouse, review_home):
+    cookie = {"_token": _token(auth_manager, "viewer")}
+    data = client.get("/api/status", cookies=cookie).json()
+    assert data["latest_per_step"] == [] and data["delivery"] == []
+    assert data["checks"] == {"business_date": None, "findings": [], "gates": []}
+    page = client.get("/", cookies=cookie).text
+    assert "No check has run yet." in page and "No pack queued yet." in page
