@@ -84,16 +84,23 @@ class ReportSettings(BaseModel):
 class AdviceSettings(BaseModel):
     """Thresholds of the review advice rules (docs/advice.md). Ratios are fractions."""
 
-    attainment_gap: Decimal = Decimal("0.10")  # A01: forecast attainment behind time progress by more
-    coverage_floor: Decimal = Decimal("1.0")  # A02: reservoir coverage below this
-    score_floor: Decimal = Decimal("0.80")  # A04: authenticity score below this
-    score_drop_points: Decimal = Decimal("10")  # A04: or fell by more points week over week
-    compliance_floor: Decimal = Decimal("0.90")  # A05: daily reports filed on time below this
-    receivable_days: int = 90  # A06: receivables overdue by more days than this
-    plan_accuracy_floor: Decimal = Decimal("0.70")  # A07: plan accuracy below this ...
-    plan_accuracy_months: int = 3  # A07: ... in each of this many months in a row
-    evidence_leads: int = 5  # leads / invoices named in an item's evidence
-    top_n: int = 5  # items in the email body
+    # A01: month forecast attainment behind time progress by more than this
+    attainment_gap: Decimal = Decimal("0.10")
+    # A02: reservoir coverage (weighted pipeline / target) below this
+    coverage_floor: Decimal = Decimal("1.0")
+    # A04: authenticity score below this, or fallen by more points week over week
+    score_floor: Decimal = Decimal("0.80")
+    score_drop_points: Decimal = Decimal("10")
+    # A05: daily reports filed on time (7 days) below this
+    compliance_floor: Decimal = Decimal("0.90")
+    # A06: receivables overdue by more days than this
+    receivable_days: int = Field(default=90, ge=0)
+    # A07: plan accuracy below the floor in each of this many months in a row
+    plan_accuracy_floor: Decimal = Decimal("0.70")
+    plan_accuracy_months: int = Field(default=3, ge=1)
+    # leads / invoices named in an item's evidence; items in the email body
+    evidence_leads: int = Field(default=5, ge=0)
+    top_n: int = Field(default=5, ge=0)
 
 
 class SmtpSettings(BaseModel):

@@ -29,7 +29,7 @@ rule id and subject key. Resolved items follow all current items.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -73,7 +73,6 @@ class AdviceItem:
     region_code: str | None = None
     team_id: str | None = None
     owner_id: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # a region by its code or its name

@@ -11,8 +11,9 @@ progress (-> A01).
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
-from tests.reports.conftest import D
+from tests.reports.conftest import D, engine_of
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +27,19 @@ def test_stage_on_small_world(world):
 
     assert orchestration.STAGES["build_advice"] == "review_pipeline.advice.pipeline:build_advice"
     build_weekly_reports(world, D)
+    # through the adapter the DAG task calls: the run is recorded in ops.step_run
+    summary = orchestration.build_advice(D, settings=world)
     result = build_advice(world, D, scope="all")
+    assert summary["rows_out"] == result["rows_out"] and summary["rows_in"] == result["rows_in"]
+    with engine_of(world).connect() as conn:
+        recorded = conn.execute(
+            sa.text(
+                "select status, rows_out from ops.step_run where step = 'build_advice'"
+                " and business_date = :d"
+            ),
+            {"d": D},
+        ).one()
+    assert (recorded.status, recorded.rows_out) == ("success", result["rows_out"])
     assert result["rows_in"] > 0 and result["rows_out"] == sum(result["rules"].values())
     fired = {rule for rule, count in result["rules"].items() if count}
     assert {"A01", "A02", "A03", "A04"} <= fired
