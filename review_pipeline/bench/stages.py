@@ -182,7 +182,6 @@ def stage_incremental_day(settings: Settings, a: argparse.Namespace) -> dict[str
     from review_pipeline import orchestration
     from review_pipeline.errors import GateFailed
     from review_pipeline.simulator.world import extend, world_state
-
     from review_pipeline.warehouse import build as warehouse_build
 
     day = date.fromisoformat(a.day)
