@@ -71,6 +71,7 @@ class BenchReport:
     plan: dict[str, Any] = field(default_factory=dict)
     profiles: dict[str, str] = field(default_factory=dict)
     memory: list[dict[str, Any]] = field(default_factory=list)
+    entities: list[dict[str, Any]] = field(default_factory=list)
 
     def stage(self, name: str) -> StageResult | None:
         return next((s for s in self.stages if s.stage == name), None)
@@ -123,6 +124,21 @@ class BenchReport:
             lines += ["", "Side by side (same rows, same machine, same run):", ""]
             lines += ["| comparison | figure |", "|---|---|"]
             lines += [f"| {k} | {v} |" for k, v in self.ratios.items()]
+        if self.entities:
+            lines += [
+                "",
+                "SQL source, per entity: the extraction's batch against the raw COPY of its bytes"
+                " (slowest first):",
+                "",
+                "| entity | rows | MB | extraction | COPY floor | floor / extraction |",
+                "|---|---:|---:|---:|---:|---:|",
+            ]
+            for e in self.entities:
+                share = e["floor_s"] / e["extract_s"] if e["extract_s"] else 0.0
+                lines.append(
+                    f"| {e['entity']} | {e['rows']:,} | {e['bytes'] / 2**20:,.1f} "
+                    f"| {e['extract_s']:,.2f} s | {e['floor_s']:,.2f} s | {share:.0%} |"
+                )
         if self.targets:
             lines += [
                 "",

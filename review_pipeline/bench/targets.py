@@ -72,7 +72,7 @@ def compute_targets(report: BenchReport) -> None:
 
     # issue 3: bulk load vs the raw COPY floor
     share = None
-    if extract_s and extract_rows and floor is not None and floor.ok:
+    if extract is not None and extract_s and extract_rows and floor is not None and floor.ok:
         d = floor.details
         mb = d["bytes"] / 2**20
         share = d["floor_load_s"] / extract_s
@@ -88,6 +88,23 @@ def compute_targets(report: BenchReport) -> None:
             f"{d['floor_stream_s']:,.2f} s; extraction = {extract_s / max(d['floor_stream_s'], 1e-9):.1f}x of it"
         )
         ratios["bulk load / raw COPY throughput"] = f"{share:.0%}"
+        batches = ((extract.details.get("sources") or {}).get(SQL_SOURCE) or {}).get("entities", {})
+        rows = []
+        for key, f in d["entities"].items():
+            entity = key.split(".", 1)[1]
+            b = batches.get(entity)
+            if b is None:
+                continue
+            rows.append(
+                {
+                    "entity": entity,
+                    "rows": f["rows"],
+                    "bytes": f["bytes"],
+                    "extract_s": b["seconds"],
+                    "floor_s": f["load_s"],
+                }
+            )
+        report.entities = sorted(rows, key=lambda e: e["extract_s"], reverse=True)
     targets.append(
         _at_least(
             "bulk load >= 60 % of raw COPY throughput (issue 3)", share, 0.60, ".0%", "extract"
