@@ -559,9 +559,22 @@ class LeadBuilder:
         return visit
 
     # ---------------------------------------------------------------- order
+    def _order_day(self, drawn: date) -> date:
+        """The finance order's date: the working day on or before ``drawn``, never before
+        the lead's creation nor the first simulated day.
+
+        The ERP exports one file per simulated day from the first one, so an order
+        dated earlier would exist in the ERP (and satisfy the ground truth) but in no
+        file: the checks would rightly miss it and report LQ10 where the truth has
+        none. An order drawn before the floor moves up to it.
+        """
+        from review_pipeline.simulator.clock import prev_working_day_on_or_before
+
+        floor = max(self.c, self.ctx.start)
+        return prev_working_day_on_or_before(max(drawn, floor), floor)
+
     def _order(self, ordered: date) -> None:
         r = self.r
-        from review_pipeline.simulator.clock import prev_working_day_on_or_before
 
         amount = self._amount_on(ordered)
         owner = self._owner_on(ordered)
@@ -572,15 +585,11 @@ class LeadBuilder:
                 return
             factor = r.choice((r.uniform(0.5, 0.7), r.uniform(1.3, 1.6)))
             amount = money(float(amount) * factor)
-            order_day = prev_working_day_on_or_before(
-                ordered + timedelta(days=ri(r, -3, 5)), max(self.c, self.ctx.start)
-            )
+            order_day = self._order_day(ordered + timedelta(days=ri(r, -3, 5)))
             day = max(order_day, ordered)
             self.truth("LQ10", day, f"finance order amount {amount} off by more than 20 %", day)
         else:
-            order_day = prev_working_day_on_or_before(
-                ordered + timedelta(days=ri(r, -3, 5)), max(self.c, self.ctx.start)
-            )
+            order_day = self._order_day(ordered + timedelta(days=ri(r, -3, 5)))
             if r.random() < 0.2:
                 amount = money(float(amount) * r.uniform(0.97, 1.03))
         self.lead.order = (order_day, amount, owner)
