@@ -67,7 +67,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "action": "建议",
         "subject": "对象",
         "stake": "涉及金额",
-        "since": "自",
+        "since": "首次出现",
         "advice_more": "共 {total} 条建议（上期以来已解决 {resolved} 条），完整列表见工作簿“行动建议”工作表。",
         "chart": "图表",
         "category": "类别",
@@ -205,8 +205,19 @@ td.red { color: #b03a2e; font-weight: bold; }
 span.sev-high { color: #ffffff; background-color: #b03a2e; padding: 1px 6px; }
 span.sev-medium { color: #ffffff; background-color: #e08a1e; padding: 1px 6px; }
 span.sev-low { color: #ffffff; background-color: #7b8794; padding: 1px 6px; }
+table.axis { margin: 0; }
+td.axis { text-align: center; border-bottom: none; padding: 2px 0; color: #52606d;
+          font-size: 12px; overflow: hidden; white-space: nowrap; }
 span.swatch { display: inline-block; width: 10px; height: 10px; }
 """
+
+
+def _moment(value: Any) -> str:
+    """``2026-11-23T02:14:00+08:00`` as ``2026-11-23 02:14`` (the zone is shown beside it)."""
+    try:
+        return datetime.fromisoformat(str(value)).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return str(value)
 
 
 def _meta_lines(summary: Mapping[str, Any], labels: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -221,7 +232,7 @@ def _meta_lines(summary: Mapping[str, Any], labels: Mapping[str, str]) -> list[t
     if summary.get("data_as_of"):
         zone = summary.get("timezone")
         lines.append(
-            (labels["data_as_of"], f"{summary['data_as_of']}" + (f" ({zone})" if zone else ""))
+            (labels["data_as_of"], _moment(summary["data_as_of"]) + (f" ({zone})" if zone else ""))
         )
     return lines
 
@@ -301,6 +312,16 @@ def _chart_html(summary: Mapping[str, Any], labels: Mapping[str, str], src: str 
         if src
         else ""
     )
+    # category names under their bar groups (the picture itself carries no text)
+    axis = ""
+    if image:
+        cell = f"{544 / len(categories):.0f}"
+        axis = (
+            '<table class="axis" width="560" style="table-layout:fixed"><tr>'
+            '<td style="width:8px;padding:0;border-bottom:none"></td>'
+            + "".join(f'<td class="axis" style="width:{cell}px">{_e(c)}</td>' for c in categories)
+            + '<td style="width:8px;padding:0;border-bottom:none"></td></tr></table>'
+        )
     legend = " ".join(
         f'<span class="swatch" style="background-color:{colour_hex(i)}">&nbsp;</span> {_e(name)}'
         for i, (name, _) in enumerate(series)
@@ -315,7 +336,7 @@ def _chart_html(summary: Mapping[str, Any], labels: Mapping[str, str], src: str 
         for i, category in enumerate(categories)
     )
     return (
-        f'<h2>{_e(title)}</h2>{image}<p class="meta">{legend}</p>'
+        f'<h2>{_e(title)}</h2>{image}{axis}<p class="meta">{legend}</p>'
         f"<table><tr>{header}</tr>{rows}</table>"
     )
 

@@ -134,6 +134,9 @@ class SmtpTransport:
                 client.starttls(context=self._context())
                 client.ehlo()
             if s.user:
+                if s.security == "none":
+                    log.warning("logging in to %s as %s over an unencrypted connection "
+                                "(smtp.security=none)", where, s.user)  # fmt: skip
                 password = s.password.get_secret_value() if s.password else ""
                 client.login(s.user, password)
         except smtplib.SMTPAuthenticationError as exc:
