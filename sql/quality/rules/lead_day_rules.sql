@@ -50,8 +50,12 @@ ld as materialized (
 line_p99 as (
     select
         l.product_line_code,
-        percentile_cont(0.99) within group (order by l.amount_cny) as p99_cny
+        percentile_cont(0.99) within group (order by l.amount_cny)::numeric as p99_cny,
+        max(w.outlier_p99_multiple)
+        * (percentile_cont(0.99) within group (order by l.amount_cny))::numeric as limit_cny,
+        max(w.outlier_p99_multiple) as multiple
     from staging.lead as l
+    cross join win as w
     where l.amount_cny > 0 and l.deleted_at is null
     group by l.product_line_code
 ),
@@ -105,7 +109,24 @@ row_problems as (
                 ld.future_limit < ld.row_updated_at
             )
         ) as p (rule_id, severity, problem, failed)
-    where p.failed
+    where
+        p.failed
+        -- the same tests once more, as one cheap filter before the per-test rows
+        and (
+            ld.customer_id is null or ld.owner_id is null or ld.product_line_code is null
+            or ld.stage_given is null or ld.amount_cny is null or ld.expected_order_date is null
+            or ld.amount_cny <= 0
+            or ld.stage_status not in (
+                'S1/OPEN', 'S1/LOST', 'S1/CANCELLED', 'S2/OPEN', 'S2/LOST', 'S2/CANCELLED',
+                'S3/OPEN', 'S3/LOST', 'S3/CANCELLED', 'S4/OPEN', 'S4/LOST', 'S4/CANCELLED',
+                'S5/OPEN', 'S5/PENDING_ORDER', 'S5/ORDERED', 'S5/LOST', 'S5/CANCELLED',
+                'LOST/LOST', 'CANCELLED/CANCELLED'
+            )
+            or ld.open_expected_order_date < ld.business_date
+            or ld.bid_facts_missing is not null
+            or ld.row_updated_at < ld.created_at
+            or ld.future_limit < ld.row_updated_at
+        )
 ),
 
 row_rules as (
@@ -129,13 +150,11 @@ lq02_outlier as (
         'warn' as severity,
         jsonb_build_object(
             'amount_cny', ld.amount_cny,
-            'line_p99_cny', round(p.p99_cny::numeric, 2),
-            'limit_cny', round(w.outlier_p99_multiple * p.p99_cny::numeric, 2)
+            'line_p99_cny', round(p.p99_cny, 2),
+            'limit_cny', round(p.multiple * p.p99_cny, 2)
         ) as details
     from ld
-    inner join line_p99 as p on ld.product_line_code = p.product_line_code
-    cross join win as w
-    where ld.amount_cny > w.outlier_p99_multiple * p.p99_cny::numeric
+    inner join line_p99 as p on ld.product_line_code = p.product_line_code and ld.amount_cny > p.limit_cny
 ),
 
 lq06_no_visit as (
@@ -162,25 +181,33 @@ lq06_no_visit as (
         and (lv.last_visit_date is null or lv.last_visit_date <= ld.business_date - w.no_visit_days)
 ),
 
-open_keyed as (
-    -- open leads sharing a customer and product line with another open lead that day
+shared_keys as (
+    -- customer and product line with more than one open lead on a day
     select
-        k.business_date,
-        k.lead_id,
-        k.owner_id,
-        k.customer_id,
-        k.product_line_code,
-        k.amount_cny
-    from (
-        select
-            ld.*,
-            count(*) over (
-                partition by ld.business_date, ld.customer_id, ld.product_line_code
-            ) as same_key
-        from ld
-        where ld.is_open and ld.customer_id is not null and ld.product_line_code is not null
-    ) as k
-    where k.same_key > 1
+        ld.business_date,
+        ld.customer_id,
+        ld.product_line_code
+    from ld
+    where ld.is_open and ld.customer_id is not null and ld.product_line_code is not null
+    group by ld.business_date, ld.customer_id, ld.product_line_code
+    having count(*) > 1
+),
+
+open_keyed as (
+    select
+        ld.business_date,
+        ld.lead_id,
+        ld.owner_id,
+        ld.customer_id,
+        ld.product_line_code,
+        ld.amount_cny
+    from ld
+    inner join shared_keys as k
+        on
+            ld.business_date = k.business_date
+            and ld.customer_id = k.customer_id
+            and ld.product_line_code = k.product_line_code
+    where ld.is_open
 ),
 
 lq07_duplicate as (
