@@ -38,7 +38,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from review_pipeline.packs.naming import sheet_name
-from review_pipeline.packs.safety import MAX_CELL_CHARS, MAX_SHEET_ROWS, safe_value
+from review_pipeline.packs.safety import MAX_CELL_CHARS, MAX_SHEET_ROWS, clean_text, safe_value
 from review_pipeline.packs.source import Manager
 from review_pipeline.packs.summary import SummaryCollector, reason_label
 from review_pipeline.reports.catalog import Report
@@ -235,15 +235,58 @@ class _Styles:
         self.datetime = template(number_format="yyyy-mm-dd hh:mm")
 
 
+# value type -> Excel cell type; anything else goes through openpyxl's own inference
+_CELL_TYPES: dict[type, str] = {
+    int: "n",
+    float: "n",
+    Decimal: "n",
+    bool: "b",
+    str: "s",
+    date: "d",
+    datetime: "d",
+}
+
+
 def _cell(ws: Any, value: Any, style: Any = None) -> Any:
+    """A write-only cell; text is always a string cell (never a formula or an error)."""
     from openpyxl.cell import WriteOnlyCell
 
-    cell = WriteOnlyCell(ws, value)
-    if isinstance(value, str):
-        cell.data_type = "s"  # never a formula, whatever the text starts with
+    cell = WriteOnlyCell(ws)
+    if value is not None:
+        code = _CELL_TYPES.get(type(value))
+        if code is None:
+            cell.value = value
+        else:
+            if code == "s":
+                value = clean_text(value)[0]
+            cell._value = value
+            cell.data_type = code
     if style is not None:
         cell._style = copy(style)
     return cell
+
+
+def _cells_to_row(values: Iterable[Any], row_idx: int) -> Iterator[Any]:
+    """Replacement of ``WriteOnlyWorksheet._values_to_row`` for rows made of ready cells.
+
+    openpyxl first tries to assign each value to a scratch cell and only takes
+    a Cell after that fails (an exception per cell); every row written here is
+    already a list of cells (or None), so they are placed directly.
+    """
+    for col_idx, cell in enumerate(values, 1):
+        if cell is None:
+            continue
+        cell.column = col_idx
+        cell.row = row_idx
+        if cell.hyperlink is not None:
+            cell.hyperlink.ref = cell.coordinate
+        yield cell
+
+
+def _sheet(wb: Any, title: str) -> Any:
+    ws = wb.create_sheet(title)
+    ws._values_to_row = _cells_to_row
+    return ws
 
 
 def _display_width(text: str) -> int:
@@ -555,7 +598,7 @@ def write_cover(
         row += 1
         return row
 
-    put(_cell(ws, meta.title, styles.title))
+    put(_cell(ws, clean_text(meta.title)[0], styles.title))
     put()
     manager = meta.manager
     who = f"{manager.name or manager.manager_id} ({manager.manager_id})"
@@ -567,7 +610,7 @@ def write_cover(
         ("period", meta.period),
         ("data_as_of", meta.as_of_text),
     ):
-        put(_cell(ws, pack_label(key, lang), styles.label), _cell(ws, value))
+        put(_cell(ws, pack_label(key, lang), styles.label), _safe_cell(ws, styles, value))
     put()
     put(_cell(ws, pack_label("kpis", lang), styles.section))
     put(
@@ -855,8 +898,8 @@ def write_pack(
     used: set[str] = set()
     advice_ws = None
     if advice is not None:
-        advice_ws = wb.create_sheet(sheet_name(pack_label("advice_sheet", lang), used))
-    cover = wb.create_sheet(sheet_name(pack_label("cover_sheet", lang), used))
+        advice_ws = _sheet(wb, sheet_name(pack_label("advice_sheet", lang), used))
+    cover = _sheet(wb, sheet_name(pack_label("cover_sheet", lang), used))
     styles = _Styles(cover)
     writer = _SheetWriter(lang, names, limits)
     collector = SummaryCollector(language=lang, names=dict(names))
@@ -866,7 +909,7 @@ def write_pack(
     cache = column_cache if column_cache is not None else {}
     for spec in sheets:
         name = sheet_name(f"{spec.report.number} {title(spec.report.name, lang)}", used)
-        ws = wb.create_sheet(name)
+        ws = _sheet(wb, name)
         key = (spec.report.name, tuple(spec.columns))
         if key not in cache:
             cache[key] = _columns(spec.report, spec.columns, lang, region_names)
