@@ -383,7 +383,8 @@ def render_html(
         period=str(summary.get("period") or ""),
         language=language,
     )
-    has_chart = render_bar_chart(summary.get("chart")) is not None
+    categories, series = chart_series(_as_mapping(summary.get("chart")))
+    has_chart = bool(categories and series)  # exactly when render_bar_chart draws one
     src = chart_src if chart_src is not None else (f"cid:{CHART_CID}" if has_chart else None)
     parts = [f"<h1>{_e(heading)}</h1>"]
     parts += [
