@@ -831,7 +831,7 @@ def write_advice(
             target = index.found.get(i)
             source: Any = None
             if target is not None:
-                text = f"{target[0]} !A{target[1]}"
+                text = pack_label("row_ref", lang).format(sheet=target[0], row=target[1])
                 source = _cell(ws, text, styles.link)
                 source.hyperlink = Hyperlink(
                     ref="", location=f"{_quote_sheet(target[0])}!A{target[1]}", display=text

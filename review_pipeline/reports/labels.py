@@ -340,6 +340,7 @@ PACK_LABELS: dict[str, tuple[str, str]] = {
     "advice_status": ("状态", "Status"),
     "advice_source": ("依据", "Evidence"),
     "advice_resolved": ("已解决", "Resolved"),
+    "row_ref": ("{sheet} 第 {row} 行", "{sheet} row {row}"),
     "severity_high": ("高", "high"),
     "severity_medium": ("中", "medium"),
     "severity_low": ("低", "low"),
