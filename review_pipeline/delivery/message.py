@@ -486,6 +486,27 @@ def render_text(
     return "\n".join(lines)
 
 
+def write_preview(
+    summary: Mapping[str, Any], out_dir: Path, stem: str, *, language: str
+) -> dict[str, Path]:
+    """Write the e-mail body for a local look: ``<stem>.html`` (its chart as ``<stem>.png``
+    beside it instead of the ``cid:`` part) and ``<stem>.txt``. Returns the paths by kind."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    png = render_bar_chart(_as_mapping(summary.get("chart")))
+    if png is not None:
+        paths["png"] = out_dir / f"{stem}.png"
+        paths["png"].write_bytes(png)
+    paths["html"] = out_dir / f"{stem}.html"
+    paths["html"].write_text(
+        render_html(summary, language=language, chart_src=paths["png"].name if png else None),
+        encoding="utf-8",
+    )
+    paths["text"] = out_dir / f"{stem}.txt"
+    paths["text"].write_text(render_text(summary, language=language), encoding="utf-8")
+    return paths
+
+
 # ------------------------------------------------------------------- attachments
 @dataclass(frozen=True)
 class Attachment:
@@ -700,4 +721,5 @@ __all__ = [
     "render_html",
     "render_text",
     "subject_for",
+    "write_preview",
 ]

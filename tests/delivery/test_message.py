@@ -329,3 +329,15 @@ def test_recipients_of() -> None:
 
     assert recipients_of("张三 <a@x.cn>; b@y.cn") == ["a@x.cn", "b@y.cn"]
     assert recipients_of("") == [] and recipients_of("not an address") == []
+
+
+def test_write_preview_puts_the_chart_beside_the_html(tmp_path: Path) -> None:
+    from review_pipeline.delivery.message import write_preview
+
+    paths = write_preview(base_summary(), tmp_path / "preview", "pack-M1", language="zh-CN")
+    html = paths["html"].read_text(encoding="utf-8")
+    assert 'src="pack-M1.png"' in html and "cid:" not in html
+    assert paths["png"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "数据中心扩容" in paths["text"].read_text(encoding="utf-8")
+    no_chart = write_preview(base_summary(chart=None), tmp_path / "p2", "x", language="en")
+    assert "png" not in no_chart and "<img" not in no_chart["html"].read_text(encoding="utf-8")
