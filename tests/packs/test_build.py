@@ -325,3 +325,50 @@ def test_reports_missing_is_a_clear_error(rs):
 
     with pytest.raises(UserError, match="build the reports first"):
         build_packs(rs, D)
+
+
+def test_a_manager_whose_people_have_no_rows_gets_an_empty_pack(pack_world):
+    """Z manages a new hire with no data yet: the pack is built, every sheet says it
+    has no rows, and the summary is marked empty (delivery's skip-if-empty reads it)."""
+    import openpyxl
+
+    from review_pipeline.packs.pipeline import build_period
+
+    with engine_of(pack_world).begin() as conn:
+        conn.execute(
+            sa.text(
+                "insert into dw.dim_employee (employee_id, valid_from, name, email, is_active, role)"
+                " values ('Z', '2020-01-01', '新经理', 'z@example.com', true, 'TEAM_MANAGER'),"
+                " ('NEW', '2026-03-14', '新人', null, true, 'SALESPERSON')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "insert into dw.dim_employee_org_closure values"
+                " ('Z', 'Z', 0, '2020-01-01', 'infinity'), ('Z', 'NEW', 1, '2026-03-14', 'infinity')"
+            )
+        )
+    result = build_period(pack_world, "weekly", D, manager_id="Z")
+    assert result.built == 1
+    summary = result.packs[0]["summary"]
+    assert summary["empty"] is True and summary["red_projects"] == []
+    assert all(s["rows"] == 0 for s in summary["sheets"].values())
+    wb = openpyxl.load_workbook(result.packs[0]["path"])
+    assert wb["R6 线索台账"].cell(row=3, column=1).value == "本范围内无数据"
+    kpis = {k["key"]: k["value"] for k in summary["kpis"]}
+    assert kpis["orders_mtd"] == 0 and kpis["attainment"] is None
+
+
+def test_the_orchestration_step_runs_and_records_the_build(pack_world):
+    from review_pipeline.orchestration import run_stage
+
+    summary = run_stage("build_packs", D, settings=pack_world)
+    assert summary["rows_out"] == 3 and summary["packs_built"] == 3
+    with engine_of(pack_world).connect() as conn:
+        step = conn.execute(
+            sa.text(
+                "select status, rows_in, rows_out, details from ops.step_run where step = 'build_packs'"
+            )
+        ).one()
+    assert step.status == "success" and step.rows_out == 3 and step.rows_in > 0
+    assert step.details["period"] == "2026-W11"
