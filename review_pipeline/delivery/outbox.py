@@ -156,6 +156,23 @@ def seconds_to_next_retry(
 _MINE = "outbox_id = :id and claimed_by = :worker"
 
 
+def touch_claim(engine: Engine, outbox_id: int, worker: str) -> bool:
+    """Renew the claim just before sending (the claim timeout counts from here).
+
+    False when the row is no longer this sender's to send: a reaper judged the
+    claim dead meanwhile (and an operator may already have resent it).
+    """
+    with engine.begin() as conn:
+        result = conn.execute(
+            sa.text(
+                f"update ops.outbox set claimed_at = clock_timestamp() where {_MINE}"
+                " and status = 'sending'"
+            ),
+            {"id": outbox_id, "worker": worker},
+        )
+        return bool(result.rowcount)
+
+
 def record_accepted(
     engine: Engine, outbox_id: int, worker: str, message_id: str, *, final: bool
 ) -> None:

@@ -127,6 +127,10 @@ def deliver_row(
         stem = f"{row['manager_id']}-o{oid}-r{row['resend_no']}"
         if len(messages) > 1:
             stem += f"-p{index + 1}of{len(messages)}"
+        if not outbox.touch_claim(engine, oid, worker):
+            log.error("outbox %s: the claim was taken away (judged dead) before sending; "
+                      "not sent by this run", oid)  # fmt: skip
+            return "unknown"
         try:
             transport.send(msg, recipients, period=str(row["period"]), stem=stem)
         except NotAccepted as exc:

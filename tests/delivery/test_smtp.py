@@ -473,3 +473,42 @@ def test_interrupted_sender_gives_back_the_rows_it_never_tried(settings_factory:
     report = send_due(settings)
     assert report.sent == 2
     assert ledger(settings)[packs[1].outbox_id]["status"] == "sending"
+
+
+def test_a_row_whose_claim_was_judged_dead_is_not_sent_late(settings_factory: Any) -> None:
+    """Rows wait in a claimed batch; each claim is renewed just before its send. A row a
+    reaper marked unknown meanwhile (and an operator may have resent) is left alone."""
+    import sqlalchemy as sa
+
+    from review_pipeline.db import warehouse_engine
+    from review_pipeline.delivery import outbox
+    from review_pipeline.delivery.sender import send_due
+    from review_pipeline.delivery.transport import FileTransport
+
+    settings = settings_factory(batch_size=5)
+    first, second = queue_pack(settings, "M1"), queue_pack(settings, "M2")
+    engine = warehouse_engine(settings)
+
+    class SlowFirst(FileTransport):
+        def send(self, msg: Any, recipients: list[str], *, period: str, stem: str) -> str:
+            if "M1" in stem:  # meanwhile another sender's reaper judges M2's claim dead
+                with engine.begin() as conn:
+                    conn.execute(
+                        sa.text(
+                            "update ops.outbox set claimed_at = now() - interval '1 hour'"
+                            " where outbox_id = :id"
+                        ),
+                        {"id": second.outbox_id},
+                    )
+                assert [r["outbox_id"] for r in outbox.reap_stale(engine, 60)] == [second.outbox_id]
+            return super().send(msg, recipients, period=period, stem=stem)
+
+    report = send_due(settings, transport=SlowFirst(settings))
+    assert report.sent == 1 and report.unknown == 1
+    rows = ledger(settings)
+    assert rows[first.outbox_id]["status"] == "sent"
+    assert rows[second.outbox_id]["status"] == "unknown"
+    assert "never finished" in rows[second.outbox_id]["last_error"]
+    assert [p.name for p in (settings.home / "outbox").rglob("*.eml")] == [
+        f"M1-o{first.outbox_id}-r0.eml"
+    ]
