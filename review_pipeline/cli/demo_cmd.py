@@ -31,11 +31,17 @@ def demo(
     Starts the embedded PostgreSQL unless REVIEW_WAREHOUSE_URL and REVIEW_CRM_URL are set.
     A second run finds the work done and only prints the summary.
     """
+    import logging
+
     from rich.table import Table
 
+    from review_pipeline.cli.app import _state
     from review_pipeline.demo import run_demo
     from review_pipeline.settings import load_settings
 
+    if not _state["verbose"]:
+        # the demo reports its progress itself; each step's INFO lines are for --verbose
+        logging.getLogger("review_pipeline").setLevel(logging.WARNING)
     with console.status("running the demo...") as status:
 
         def say(message: str) -> None:
@@ -58,6 +64,8 @@ def demo(
             runs.add_row(run["dag_id"], run["business_date"], run["state"], str(run["seconds"]))
         out.print(runs)
     table = Table(title="Where everything is", show_header=False)
+    table.add_column("what", no_wrap=True)
+    table.add_column("where", overflow="fold")
     for key, value in summary.paths.items():
         table.add_row(key, value)
     for key, count in summary.counts.items():
