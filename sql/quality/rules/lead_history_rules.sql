@@ -1,5 +1,6 @@
 -- Every rule on a lead's change history, in ONE ordered scan of
--- staging.lead_history (undeleted leads; per lead in changed_at, seq order):
+-- staging.lead_history (undeleted leads changed in the window or the
+-- ordered_match_days + 1 days before it; per lead in changed_at, seq order):
 --   LQ04 warn  a change skipping stage_skip_steps or more stages, or going back
 --              (S1..S5; LOST / CANCELLED are not steps); reported on the change's day
 --   LQ10 warn  the first change to ORDERED on day O: no finance order dated
@@ -17,7 +18,10 @@ with win as (
         cw.stage_skip_steps,
         cw.ordered_match_days,
         cw.ordered_amount_tolerance,
-        cw.backfill_days
+        cw.backfill_days,
+        -- instants computed once (a time zone conversion per history row costs)
+        (cw.start_date - cw.ordered_match_days - 1)::timestamp at time zone cw.tz as recent_from,
+        (cw.end_date + 1)::timestamp at time zone cw.tz as window_end
     from dq.check_window as cw
 ),
 
@@ -35,7 +39,18 @@ ranked as (
             as stage_rank
     from staging.lead_history as h
     inner join staging.lead as l on h.lead_id = l.lead_id
-    where l.deleted_at is null
+    where
+        l.deleted_at is null
+        -- only leads changed in the window or in the ordered_match_days + 1 days before
+        -- it can have a finding dated in the window (LQ10 reports at most that late)
+        and h.lead_id in (
+            select recent.lead_id
+            from staging.lead_history as recent
+            cross join win as w
+            where
+                recent.changed_at >= w.recent_from
+                and recent.changed_at < w.window_end
+        )
 ),
 
 changes as materialized (
