@@ -25,6 +25,7 @@ gives byte-identical workbooks.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
@@ -344,9 +345,18 @@ def build_period(
     try:
         with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
             with conn.begin():
-                with step_lock(
-                    conn, f"packs.{kind}", period, wait_seconds=float(settings.lock_timeout_seconds)
-                ):
+                # previews record nothing: they need no lock and never wait for a build
+                lock = (
+                    step_lock(
+                        conn,
+                        f"packs.{kind}",
+                        period,
+                        wait_seconds=float(settings.lock_timeout_seconds),
+                    )
+                    if record
+                    else contextlib.nullcontext()
+                )
+                with lock:
                     _require_reports(conn, reports, review_date)
                     managers = load_managers(
                         conn, review_date, period_start(kind, review_date), manager_id
