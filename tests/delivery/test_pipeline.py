@@ -251,3 +251,43 @@ def test_outbox_cli_status_send_resend(
             )
         ).scalar_one()
     assert audit["reason"] == "did not arrive" and audit["manager_id"] == "M1"
+
+
+@pytest.mark.slow
+def test_two_cli_senders_in_separate_processes_never_duplicate(
+    settings_factory: Any, smtp_server: SmtpServer, delivery_url: str
+) -> None:
+    """Two `review-pipeline outbox send` processes at once (two workers, one outbox)."""
+    import os
+    import subprocess
+    import sys
+    from collections import Counter
+
+    settings = smtp_server.settings(settings_factory)
+    packs = [queue_pack(settings, f"M{i}") for i in range(10)]
+    smtp_server.handler.delay = 0.5
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("REVIEW_")},
+        "REVIEW_HOME": str(settings.home),
+        "REVIEW_WAREHOUSE_URL": delivery_url,
+        "REVIEW_SMTP__TRANSPORT": "smtp",
+        "REVIEW_SMTP__HOST": "127.0.0.1",
+        "REVIEW_SMTP__PORT": str(smtp_server.port),
+        "REVIEW_SMTP__BATCH_SIZE": "1",
+        "REVIEW_SMTP__WAIT_FOR_RETRIES_SECONDS": "0",
+    }
+    command = [sys.executable, "-m", "review_pipeline", "outbox", "send", "--week", WEEK]
+    procs = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120)[0].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    copies = Counter(
+        int(r.message["X-Review-Outbox"].split()[0]) for r in smtp_server.handler.received
+    )
+    assert copies == Counter({p.outbox_id: 1 for p in packs})
+    rows = ledger(settings).values()
+    assert {r["status"] for r in rows} == {"sent"}
+    workers = Counter(r["claimed_by"].split(":")[1] for r in rows)  # host:pid:random
+    assert len(workers) == 2, f"both processes should have sent some: {workers}"
