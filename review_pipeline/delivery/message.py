@@ -660,7 +660,7 @@ def build_message(
         msg["To"] = recipient
         msg["Date"] = formatdate(localtime=True)
         msg_id = make_msgid(
-            idstring=f"o{outbox_id}r{resend_no}p{index}",
+            idstring=f"o{outbox_id}r{resend_no}p{index}of{count}",
             domain=domain,
         )
         msg["Message-ID"] = msg_id

@@ -89,6 +89,27 @@ def _retry(
     return status
 
 
+def _nothing_to_send(
+    settings: Settings, engine: Engine, row: Mapping[str, Any], worker: str
+) -> str | None:
+    """Record and return the outcome of a row that must not be sent; None when it should be."""
+    oid = row["outbox_id"]
+    raw_summary = row.get("summary")
+    summary: Mapping[str, Any] = raw_summary if isinstance(raw_summary, Mapping) else {}
+    if row.get("superseded_at") is not None:
+        outbox.record_outcome(engine, oid, worker, "skipped", "superseded by a newer pack")
+        return "skipped"
+    if settings.smtp.skip_empty and summary.get("empty"):
+        outbox.record_outcome(engine, oid, worker, "skipped", "empty pack (smtp.skip_empty is on)")
+        return "skipped"
+    if not recipients_of(row.get("recipient")):
+        outbox.record_outcome(
+            engine, oid, worker, "failed", f"no e-mail address for manager {row['manager_id']}"
+        )
+        return "failed"
+    return None
+
+
 def deliver_row(
     settings: Settings,
     engine: Engine,
@@ -99,20 +120,10 @@ def deliver_row(
 ) -> str:
     """Send one claimed row's message(s) and record the outcome; returns the row's new status."""
     oid = row["outbox_id"]
-    raw_summary = row.get("summary")
-    summary: Mapping[str, Any] = raw_summary if isinstance(raw_summary, Mapping) else {}
-    if row.get("superseded_at") is not None:
-        outbox.record_outcome(engine, oid, worker, "skipped", "superseded by a newer pack")
-        return "skipped"
-    if settings.smtp.skip_empty and summary.get("empty"):
-        outbox.record_outcome(engine, oid, worker, "skipped", "empty pack (smtp.skip_empty is on)")
-        return "skipped"
+    settled = _nothing_to_send(settings, engine, row, worker)
+    if settled is not None:
+        return settled
     recipients = recipients_of(row.get("recipient"))
-    if not recipients:
-        outbox.record_outcome(
-            engine, oid, worker, "failed", f"no e-mail address for manager {row['manager_id']}"
-        )
-        return "failed"
     try:
         messages = build_message(settings, row, recipient=", ".join(recipients))
     except PackUnavailable as exc:
@@ -120,7 +131,18 @@ def deliver_row(
         return "failed"
     except Exception as exc:  # noqa: BLE001 - nothing was sent: a retry is safe
         return _retry(settings, engine, row, worker, f"building the message: {exc!r}")
-    done = len((row.get("message_id") or "").split())  # parts accepted on an earlier attempt
+    accepted = (row.get("message_id") or "").split()  # parts accepted on an earlier attempt
+    done = len(accepted)
+    if accepted and f"of{len(messages)}@" not in accepted[0]:
+        # the split changed since those parts went out (smtp.max_attachment_bytes changed):
+        # the remaining volumes would not fit the ones delivered
+        outbox.record_outcome(
+            engine, oid, worker, "unknown",
+            f"{done} part(s) were delivered ({' '.join(accepted)}) but the pack now splits "
+            f"into {len(messages)}; resend the whole pack with `review-pipeline outbox resend "
+            f"--manager {row['manager_id']} --week {row['period']}`",
+        )  # fmt: skip
+        return "unknown"
     for index, msg in enumerate(messages):
         if index < done:
             continue

@@ -512,3 +512,26 @@ def test_a_row_whose_claim_was_judged_dead_is_not_sent_late(settings_factory: An
     assert [p.name for p in (settings.home / "outbox").rglob("*.eml")] == [
         f"M1-o{first.outbox_id}-r0.eml"
     ]
+
+
+def test_a_split_that_changed_between_attempts_is_not_resumed(
+    settings_factory: Any, smtp_server: SmtpServer
+) -> None:
+    import sqlalchemy as sa
+
+    from review_pipeline.db import warehouse_engine
+    from review_pipeline.delivery.sender import send_due
+
+    settings = smtp_server.settings(settings_factory, max_attachment_bytes=25_000)
+    pack = queue_pack(settings, "M1", filler_bytes=120_000)
+    smtp_server.handler.fail_data_calls = {2}
+    assert send_due(settings).retrying == 1
+    delivered = len(smtp_server.handler.received)
+    assert delivered == 1
+    bigger = smtp_server.settings(settings_factory, max_attachment_bytes=40_000)
+    with warehouse_engine(bigger).begin() as conn:
+        conn.execute(sa.text("update ops.outbox set next_attempt_at = now()"))
+    assert send_due(bigger).unknown == 1
+    row = ledger(bigger)[pack.outbox_id]
+    assert row["status"] == "unknown" and "now splits into" in row["last_error"]
+    assert len(smtp_server.handler.received) == delivered, "no mismatched volume went out"
