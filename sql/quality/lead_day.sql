@@ -55,9 +55,13 @@ spans as (
         -- does this source keep the lead's other fields in its history? (a source that
         -- does not leaves them null on every row: the lead row then speaks for them)
         bool_or(c.customer_id is not null or c.product_line_code is not null)
-            over (partition by c.lead_id) as history_has_fields
+            over lead_order as history_has_fields
     from day_last_change as c
-    window lead_order as (partition by c.lead_id order by c.change_day)
+    -- one window for all three (lag and lead ignore the frame; bool_or sees the
+    -- whole lead): one pass instead of two
+    window lead_order as (
+        partition by c.lead_id order by c.change_day rows between unbounded preceding and unbounded following
+    )
 ),
 
 lead_span as (
