@@ -68,6 +68,7 @@ def safe_value(value: Any, *, max_chars: int = MAX_CELL_CHARS) -> SafeValue:
       numbers (NaN and infinities become empty: Excel has no such numbers);
     * dates stay dates; time-zone-aware datetimes must have been converted by
       the caller (Excel has no time zones), naive ones stay;
+    * an empty string is an empty cell;
     * anything else becomes text, cleaned and cut at ``max_chars``, flagged
       ``as_text`` when it starts with a formula trigger.
     """
@@ -94,6 +95,8 @@ def safe_value(value: Any, *, max_chars: int = MAX_CELL_CHARS) -> SafeValue:
     if isinstance(value, date | time):
         return SafeValue(value)
     text, cut = clean_text(value if isinstance(value, str) else str(value), max_chars=max_chars)
+    if not text:
+        return SafeValue(None)  # an empty string is an empty cell
     return SafeValue(text, as_text=needs_text_guard(text), cut=cut)
 
 

@@ -35,10 +35,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape as _escape
 from zoneinfo import ZoneInfo
 
+from openpyxl.utils.datetime import to_excel as _to_excel
+
 from review_pipeline.packs.naming import sheet_name
-from review_pipeline.packs.safety import MAX_CELL_CHARS, MAX_SHEET_ROWS, clean_text, safe_value
+from review_pipeline.packs.safety import (
+    MAX_CELL_CHARS,
+    MAX_SHEET_ROWS,
+    clean_text,
+    needs_text_guard,
+    safe_value,
+)
 from review_pipeline.packs.source import Manager
 from review_pipeline.packs.summary import SummaryCollector, reason_label
 from review_pipeline.reports.catalog import Report
@@ -51,9 +60,10 @@ from review_pipeline.reports.labels import (
     value_label,
 )
 
+_INF = float("inf")
 HEADER_ROW = 4
 FIRST_DATA_ROW = HEADER_ROW + 1
-WIDTH_SAMPLE_ROWS = 200
+WIDTH_SAMPLE_ROWS = 100
 
 CNY_FORMAT = "#,##0.00"
 PCT_FORMAT = "0.0%"
@@ -266,13 +276,19 @@ def _cell(ws: Any, value: Any, style: Any = None) -> Any:
     return cell
 
 
-def _cells_to_row(values: Iterable[Any], row_idx: int) -> Iterator[Any]:
+def _cells_to_row(values: Iterable[Any], row_idx: int) -> Any:
     """Replacement of ``WriteOnlyWorksheet._values_to_row`` for rows made of ready cells.
 
     openpyxl first tries to assign each value to a scratch cell and only takes
     a Cell after that fails (an exception per cell); every row written here is
     already a list of cells (or None), so they are placed directly.
     """
+    if isinstance(values, _RawRow):
+        return values  # written as it is by _RawRows.enable's write_row
+    return _placed(values, row_idx)
+
+
+def _placed(values: Iterable[Any], row_idx: int) -> Iterator[Any]:
     for col_idx, cell in enumerate(values, 1):
         if cell is None:
             continue
@@ -291,6 +307,8 @@ def _sheet(wb: Any, title: str) -> Any:
 
 def _display_width(text: str) -> int:
     """Columns a text needs: CJK characters are two wide."""
+    if text.isascii():
+        return len(text)
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
@@ -448,6 +466,138 @@ def _negative_rule(ws: Any, column_letter: str, last_row: int) -> None:
     )
 
 
+class _RawRow(tuple):  # type: ignore[type-arg]
+    """A data row already rendered as sheet XML (one ``<row>`` element)."""
+
+
+class _RawRows:
+    """Writes data rows as XML text straight into a write-only sheet's stream.
+
+    openpyxl spends most of a large sheet's time building a Cell per value
+    and serialising it element by element; a data row here is one string
+    built from the same safe values (so the same cells: numbers, inline
+    strings with the quote-prefix style, dates as serial numbers with a date
+    style). Only possible with openpyxl's own XML writer (``et_xmlfile``,
+    used when lxml is absent), whose output stream is reachable; otherwise
+    :meth:`enable` says no and rows go through openpyxl cells.
+    """
+
+    def __init__(self, ws: Any, styles: _Styles, writer: _SheetWriter) -> None:
+        self.ws = ws
+        self.writer = writer
+        self.limit = writer.limits.max_chars
+        self.marker = writer.marker
+        book = ws.parent
+        self.ids = {
+            name: book._cell_styles.add(getattr(styles, name))
+            for name in (
+                "cny",
+                "pct",
+                "pts",
+                "int",
+                "date",
+                "month",
+                "datetime",
+                "text_guard",
+                "cut",
+            )
+        }
+        self.epoch = book.epoch
+
+    def enable(self) -> bool:
+        """Route :class:`_RawRow` rows around openpyxl's cells; False when not possible."""
+        from openpyxl import LXML
+
+        sheet_writer = getattr(self.ws, "_writer", None)
+        if LXML or sheet_writer is None:
+            return False
+        original = sheet_writer.write_row
+
+        def write_row(xf: Any, row: Any, row_idx: int) -> None:
+            if isinstance(row, _RawRow):
+                xf._file(row[0])
+            else:
+                original(xf, row, row_idx)
+
+        sheet_writer.write_row = write_row
+        return True
+
+    def _style(self, sid: int) -> str:
+        return f' s="{sid}"' if sid else ""
+
+    def cell(self, ref: str, column: _Column, value: Any) -> tuple[str, bool]:
+        """The ``<c>`` element of one value; returns (xml, was_cut).
+
+        The common types are dispatched directly (this runs once per value);
+        anything else goes through :func:`safe_value` first.
+        """
+        kind = column.kind
+        t = type(value)
+        if t is str:
+            return self._text(ref, value)
+        if value is None:
+            return "", False
+        if t is Decimal or t is int or t is float:
+            if (t is Decimal and not value.is_finite()) or (
+                t is float and (value != value or value in (_INF, -_INF))
+            ):
+                return "", False
+            if kind in ("cny", "pct", "pts"):
+                sid = self.ids[kind]
+            else:
+                sid = self.ids["int"] if t is int else self.ids["cny"]
+            number = repr(value) if t is float else str(value)
+            return f'<c r="{ref}"{self._style(sid)}><v>{number}</v></c>', False
+        if t is date or t is datetime:
+            if kind in ("date", "month"):
+                name = kind
+            else:
+                name = "datetime" if t is datetime else "date"
+            if t is datetime and value.tzinfo is not None:
+                raise ValueError(f"a time-zone-aware datetime {value!r} reached a cell")
+            serial = _to_excel(value, self.epoch)
+            return f'<c r="{ref}"{self._style(self.ids[name])}><v>{serial}</v></c>', False
+        if t is bool:
+            return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>', False
+        safe = safe_value(value, max_chars=self.limit)
+        if safe.value is None:
+            return "", False
+        if isinstance(safe.value, str):
+            return self._text(ref, safe.value)
+        return self.cell(ref, column, safe.value)
+
+    def _text(self, ref: str, value: str) -> tuple[str, bool]:
+        text, cut = clean_text(value, max_chars=self.limit)
+        if not text:
+            return "", False
+        if cut:
+            text = text[: self.limit - len(self.marker)] + self.marker
+            sid = self.ids["cut"]
+        else:
+            sid = self.ids["text_guard"] if needs_text_guard(text) else 0
+        space = ' xml:space="preserve"' if text != text.strip() else ""
+        return (
+            f'<c r="{ref}"{self._style(sid)} t="inlineStr"><is><t{space}>{_escape(text)}</t></is></c>',
+            cut,
+        )
+
+    def row(
+        self,
+        letters: Sequence[str],
+        columns: Sequence[_Column],
+        values: Sequence[Any],
+        row_idx: int,
+    ) -> tuple[_RawRow, int]:
+        parts = [f'<row r="{row_idx}">']
+        cut = 0
+        for letter, column, value in zip(letters, columns, values, strict=True):
+            xml, was_cut = self.cell(f"{letter}{row_idx}", column, value)
+            parts.append(xml)
+            cut += was_cut
+        parts.append("</row>")
+        return _RawRow(("".join(parts),)), cut
+
+
 def write_report_sheet(
     ws: Any,
     styles: _Styles,
@@ -456,8 +606,14 @@ def write_report_sheet(
     spec: SheetInput,
     columns: list[_Column],
     on_row: Callable[[dict[str, Any], int], None],
+    *,
+    raw: bool = True,
 ) -> dict[str, Any]:
-    """Stream one report into ``ws``; returns its sheet record (rows, cut, cells_cut)."""
+    """Stream one report into ``ws``; returns its sheet record (rows, cut, cells_cut).
+
+    ``raw`` writes the data rows as XML text (:class:`_RawRows`) when openpyxl's
+    writer allows it; False forces openpyxl cells (the tests compare both).
+    """
     from openpyxl.utils import get_column_letter
 
     language = meta.language
@@ -498,15 +654,25 @@ def write_report_sheet(
     written = 0
     cells_cut = 0
     excel_row = FIRST_DATA_ROW
+    fast = _RawRows(ws, styles, writer) if raw else None
+    if fast is not None and not fast.enable():
+        fast = None
+    letters = [get_column_letter(i) for i in range(1, len(columns) + 1)]
+    render = writer.render
 
     def emit(row: dict[str, Any]) -> None:
         nonlocal written, cells_cut, excel_row
-        cells = []
-        for column in columns:
-            cell, cut = writer.cell(ws, styles, column, writer.render(column, row))
+        if fast is not None:
+            xml_row, cut = fast.row(letters, columns, [render(c, row) for c in columns], excel_row)
             cells_cut += cut
-            cells.append(cell)
-        ws.append(cells)
+            ws.append(xml_row)
+        else:
+            cells = []
+            for column in columns:
+                cell, was_cut = writer.cell(ws, styles, column, render(column, row))
+                cells_cut += was_cut
+                cells.append(cell)
+            ws.append(cells)
         on_row(row, excel_row)
         written += 1
         excel_row += 1
@@ -880,6 +1046,7 @@ def write_pack(
     advice_top_n: int = 5,
     limits: Limits | None = None,
     column_cache: dict[tuple[str, tuple[str, ...]], list[_Column]] | None = None,
+    raw_rows: bool = True,
 ) -> WrittenPack:
     """Write the workbook of one pack to ``path``; returns its summary and sheet records.
 
@@ -888,6 +1055,7 @@ def write_pack(
         names: (kind, code) -> display name, kinds region / team / employee / product_line.
         region_names: add a region name column (when names differ from codes).
         advice: the manager's advice items, or None when the advice stage is absent.
+        raw_rows: write data rows as XML text where possible (False: openpyxl cells).
     """
     from openpyxl import Workbook
     from openpyxl.packaging.core import DocumentProperties
@@ -922,7 +1090,9 @@ def write_pack(
             collector.add(_r, row)
             _watch(row, excel_row)
 
-        record = write_report_sheet(ws, styles, writer, meta, spec, cache[key], on_row)
+        record = write_report_sheet(
+            ws, styles, writer, meta, spec, cache[key], on_row, raw=raw_rows
+        )
         records[name] = record
         rows_written += record["written"]
 

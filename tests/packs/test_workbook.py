@@ -232,3 +232,33 @@ def test_libreoffice_opens_the_workbook_without_repair(tmp_path):
     assert "-1234.56" in ledger.replace(",", "") or "-1,234.56" in ledger
     cover = next(f for f in files if "R6" not in f.name).read_text(encoding="utf-8")
     assert "销售评审周报 2026-W47" in cover and "Asia/Shanghai" in cover
+
+
+def test_fast_rows_write_the_same_cells_as_openpyxl(tmp_path):
+    """The XML fast path and openpyxl's cells give the same values, types and styles."""
+    import openpyxl
+
+    rows = _rows(12)
+    rows[3]["customer_name"] = '  spaced <b>&amp; "quoted"  '
+    rows[4]["customer_name"] = "=" + "长" * 60
+    rows[5]["expected_order_date"] = None
+    fast, slow = tmp_path / "fast.xlsx", tmp_path / "slow.xlsx"
+    limits = Limits(max_chars=40)
+    a = _write(fast, [dict(r) for r in rows], limits=limits)
+    b = _write(slow, [dict(r) for r in rows], limits=limits, raw_rows=False)
+    assert a.sheets == b.sheets and a.sheets["R6 线索台账"]["cells_cut"] == 1
+    wa, wb = openpyxl.load_workbook(fast), openpyxl.load_workbook(slow)
+    assert wa.sheetnames == wb.sheetnames
+    compared = 0
+    for name in wa.sheetnames:
+        for ra, rb in zip(wa[name].iter_rows(), wb[name].iter_rows(), strict=True):
+            for ca, cb in zip(ra, rb, strict=True):
+                assert (ca.value, ca.data_type, ca.number_format, ca.quotePrefix, ca.font.b) == (
+                    cb.value,
+                    cb.data_type,
+                    cb.number_format,
+                    cb.quotePrefix,
+                    cb.font.b,
+                ), (name, ca.coordinate)
+                compared += 1
+    assert compared > 150
