@@ -56,13 +56,14 @@ def status(
     from review_pipeline.delivery import outbox
     from review_pipeline.settings import load_settings
 
-    engine = warehouse_engine(load_settings())
+    settings = load_settings()
+    engine = warehouse_engine(settings)
     rows = outbox.status_rows(engine, periods=_period_list(week), manager=manager)
     if not rows:
         out.print("no outbox rows" + (f" for {week}" if week else "") +
                   (f", manager {manager}" if manager else ""))  # fmt: skip
         return
-    table = Table(title="ops.outbox")
+    table = Table(title=f"ops.outbox (times in {settings.timezone})")
     for heading in ("id", "period", "manager", "recipient", "status", "tries", "next try",
                     "sent at", "resend", "message id / last error"):  # fmt: skip
         table.add_column(heading, overflow="fold")

@@ -92,7 +92,7 @@ def _describe(row: Mapping[str, Any]) -> str:
         "sending": "being sent",
     }[row["status"]]
     fix = ""
-    if row["status"] in ("failed", "unknown"):
+    if row["status"] in ("failed", "unknown") and "outbox resend" not in (row["last_error"] or ""):
         fix = (
             f" -> after fixing the cause: review-pipeline outbox resend --manager "
             f"{row['manager_id']} --week {row['period']}"
