@@ -80,8 +80,8 @@ def measure_checks(settings: Settings, day: date, *, scan_runs: int = 3) -> dict
     ratio = checks_seconds / scan_seconds if scan_seconds > 0 else None
     return {
         "day": day.isoformat(),
-        "checks_seconds": round(checks_seconds, 3),
-        "scan_seconds": round(scan_seconds, 3),
+        "checks_seconds": round(checks_seconds, 4),
+        "scan_seconds": round(scan_seconds, 4),
         "ratio": round(ratio, 2) if ratio is not None else None,
         "target_ratio": TARGET_RATIO,
         "met": ratio is not None and ratio <= TARGET_RATIO,
