@@ -63,7 +63,7 @@ from review_pipeline.reports.labels import (
 _INF = float("inf")
 HEADER_ROW = 4
 FIRST_DATA_ROW = HEADER_ROW + 1
-WIDTH_SAMPLE_ROWS = 100
+WIDTH_SAMPLE_ROWS = 50
 
 CNY_FORMAT = "#,##0.00"
 PCT_FORMAT = "0.0%"
