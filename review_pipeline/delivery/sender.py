@@ -51,6 +51,7 @@ class SendReport:
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
+        """The counts as a JSON-able dict (the stage's details)."""
         return {
             "transport": self.transport,
             "claimed": self.claimed,

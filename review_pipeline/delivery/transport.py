@@ -63,13 +63,17 @@ class OutcomeUnknown(DeliveryFault):
 class Transport(Protocol):
     """Sends one message once; see the module docstring for the outcomes."""
 
-    def describe(self) -> str: ...
+    def describe(self) -> str:
+        """What and where, for logs."""
+        ...
 
     def send(self, msg: EmailMessage, recipients: list[str], *, period: str, stem: str) -> str:
         """Send ``msg`` to ``recipients``; returns the server's acceptance text."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the connection, if any."""
+        ...
 
 
 def _reply_text(resp: bytes | str) -> str:
@@ -111,6 +115,7 @@ class SmtpTransport:
         self._client: smtplib.SMTP | None = None
 
     def describe(self) -> str:
+        """``smtp host:port (security)`` for logs (never the user or password)."""
         return f"smtp {self.smtp.host}:{self.smtp.port} ({self.smtp.security})"
 
     # ----------------------------------------------------------------- connection
@@ -275,12 +280,15 @@ class FileTransport:
         self.root = settings.home / "outbox"
 
     def describe(self) -> str:
+        """``file <folder>`` for logs."""
         return f"file {self.root}"
 
     def path_for(self, period: str, stem: str) -> Path:
+        """Where the message of ``stem`` for ``period`` is written."""
         return self.root / safe_name(period) / f"{safe_name(stem)}.eml"
 
     def send(self, msg: EmailMessage, recipients: list[str], *, period: str, stem: str) -> str:
+        """Write the message atomically; a write error is 'not accepted' (retried)."""
         target = self.path_for(period, stem)
         data = message_bytes(msg)
         try:
@@ -300,6 +308,7 @@ class FileTransport:
         return f"written {target}"
 
     def close(self) -> None:
+        """Nothing to close."""
         return None
 
 
