@@ -372,3 +372,31 @@ def test_the_orchestration_step_runs_and_records_the_build(pack_world):
         ).one()
     assert step.status == "success" and step.rows_out == 3 and step.rows_in > 0
     assert step.details["period"] == "2026-W11"
+
+
+def test_cover_charts_point_at_their_data(pack_world):
+    import openpyxl
+    from openpyxl.utils import range_boundaries
+
+    from review_pipeline.packs.pipeline import build_packs
+
+    build_packs(pack_world, D)
+    with engine_of(pack_world).connect() as conn:
+        path, summary = conn.execute(
+            sa.text("select path, summary from ops.pack where manager_id = 'X'")
+        ).one()
+    ws = openpyxl.load_workbook(path)["概览"]
+    charts = ws._charts
+    assert len(charts) == 3  # orders by region, by product line, reservoir coverage
+
+    def cells(ref: str) -> list:
+        _, rng = ref.rsplit("!", 1)
+        min_col, min_row, max_col, max_row = range_boundaries(rng.replace("$", ""))
+        return [ws.cell(row=r, column=min_col).value for r in range(min_row, max_row + 1)]
+
+    region = charts[0]
+    categories = region.series[0].cat
+    ref = (categories.numRef or categories.strRef).f
+    assert cells(ref) == summary["chart"]["categories"] == ["East", "West"]
+    target = next(s for s in summary["chart"]["series"] if s["name"] == "目标")
+    assert cells(region.series[0].val.numRef.f) == pytest.approx(target["values"])
