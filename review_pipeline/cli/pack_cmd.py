@@ -44,6 +44,12 @@ def build(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Build into a scratch folder; record nothing.")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", "-w", min=1, help="Processes writing workbooks (one snapshot, same packs)."
+        ),
+    ] = 1,
 ) -> None:
     """Build the packs of the week (or month) of --date and queue them for sending."""
     from review_pipeline.packs.pipeline import build_period
@@ -56,6 +62,7 @@ def build(
         review_date,
         manager_id=manager,
         dry_run=dry_run,
+        workers=workers,
     )
     for pack in result.packs:
         state = "new" if pack["new"] else ("dry run" if dry_run else "unchanged")

@@ -30,6 +30,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -246,6 +247,148 @@ def _sheet_inputs(
 
 
 # ---------------------------------------------------------------------- writing
+@dataclass
+class _Job:
+    """Everything needed to write packs, shared by the build and its workers (picklable)."""
+
+    settings: Settings
+    kind: str
+    period: str
+    review_date: date
+    as_of: Any
+    as_of_known: bool
+    names: dict[tuple[str, str], str]
+    region_names: bool
+    columns: dict[str, list[str]]
+    target_dir: Path
+    record: bool
+    limits: Limits | None
+    advice: bool
+
+    def write(self, conn: sa.Connection, managers: Sequence[Manager]) -> list[dict[str, Any]]:
+        """Write (and record) the packs of ``managers`` (sorted by id) reading on ``conn``."""
+        settings = self.settings
+        reports = sheet_order(reports_for(self.kind))  # type: ignore[arg-type]
+        streams = open_streams(
+            conn,
+            reports,
+            self.review_date,
+            [m.manager_id for m in managers],
+            top_n=settings.reports.top_n,
+        )
+        api = _advice_api() if self.advice else None
+        cache: dict[Any, Any] = {}
+        return [self._one(manager, reports, streams, api, cache) for manager in managers]
+
+    def _one(
+        self,
+        manager: Manager,
+        reports: Sequence[Report],
+        streams: Mapping[str, ManagerStream],
+        api: Any,
+        cache: dict[Any, Any],
+    ) -> dict[str, Any]:
+        settings, kind, period = self.settings, self.kind, self.period
+        language = settings.language
+        scope_label = _scope_label(manager, language)
+        meta = PackMeta(
+            kind=kind,
+            period=period,
+            review_date=self.review_date,
+            language=language,
+            timezone=settings.timezone,
+            data_as_of=self.as_of,
+            as_of_known=self.as_of_known,
+            manager=manager,
+            title=f"{_title(kind, language)} {period} · {scope_label}",
+            scope_label=scope_label,
+        )
+        advice = (
+            _advice_for(api, settings, self.review_date, manager.manager_id, language)
+            if api is not None
+            else None
+        )
+        token = naming.ascii_token(manager.manager_id)
+        work = self.target_dir / f".building-{token}-{os.getpid()}.xlsx"
+        try:
+            written = write_pack(
+                work,
+                meta,
+                _sheet_inputs(reports, streams, self.columns, manager.manager_id),
+                names=self.names,
+                region_names=self.region_names,
+                advice=advice,
+                advice_top_n=int(getattr(getattr(settings, "advice", None), "top_n", 5)),
+                limits=self.limits,
+                column_cache=cache,
+            )
+        except BaseException:
+            work.unlink(missing_ok=True)
+            raise
+        sha = sha256_of(work)
+        name = naming.file_name(kind, period, manager.manager_id, sha)  # type: ignore[arg-type]
+        path = self.target_dir / name
+        os.replace(work, path)
+        display = naming.display_name(
+            _title(kind, language), period, manager.unit_label or scope_label
+        )
+        new = False
+        if self.record:
+            new = _record_pack(
+                settings, meta, written, path=path, file_name=name, display_name=display,
+                sha256=sha,
+            )  # fmt: skip
+        return {
+            "manager_id": manager.manager_id,
+            "path": str(path),
+            "file_name": name,
+            "display_name": display,
+            "sha256": sha,
+            "new": new,
+            "rows": written.rows_written,
+            "empty": written.empty,
+            "summary": written.summary,
+        }
+
+
+_SNAPSHOT = re.compile(r"^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$")
+
+
+def _in_workers(
+    conn: sa.Connection, job: _Job, managers: Sequence[Manager], workers: int
+) -> list[dict[str, Any]]:
+    """Write the packs in ``workers`` processes reading this transaction's snapshot."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    snapshot = str(conn.execute(sa.text("select pg_export_snapshot()")).scalar_one())
+    # managers dealt round-robin: each share stays sorted by id, as the streams need
+    shares = [list(managers[i::workers]) for i in range(workers)]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(_worker, job, snapshot, share) for share in shares]
+        packs = [pack for future in futures for pack in future.result()]
+    return sorted(packs, key=lambda p: p["manager_id"])
+
+
+def _worker(job: _Job, snapshot: str, managers: list[Manager]) -> list[dict[str, Any]]:
+    """A worker process: the parent's snapshot, then its share of the managers."""
+    from review_pipeline import db
+
+    # connections inherited from the parent belong to it: forget them, never close them
+    for engine in list(db._ENGINES.values()):
+        engine.dispose(close=False)
+    db._ENGINES.clear()
+    if not _SNAPSHOT.match(snapshot):
+        raise ValueError(f"unexpected snapshot id {snapshot!r}")
+    engine = warehouse_engine(job.settings)
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+        with conn.begin():
+            # SET TRANSACTION SNAPSHOT takes a literal; the id was checked above
+            conn.execute(sa.text(f"set transaction snapshot '{snapshot}'"))
+            return job.write(conn, managers)
+
+
 def _record_pack(
     settings: Settings,
     meta: PackMeta,
@@ -316,6 +459,7 @@ def build_period(
     out_dir: Path | None = None,
     record: bool = True,
     limits: Limits | None = None,
+    workers: int = 1,
 ) -> BuildResult:
     """Build the packs of one period (all managers, or just ``manager_id``).
 
@@ -326,6 +470,9 @@ def build_period(
         record: write ``ops.pack`` / ``ops.outbox`` / ``ops.pack_skip`` rows
             (False for previews and dry runs).
         limits: Excel's limits (lowered by tests).
+        workers: processes writing workbooks; each reads the same snapshot of
+            the marts (exported by this transaction), so the packs are the
+            same whatever the number.
     """
     started = time.perf_counter()
     if kind not in ("weekly", "monthly"):
@@ -338,7 +485,6 @@ def build_period(
     engine = warehouse_engine(settings)
     api = _advice_api()
     result.advice = api is not None
-    advice_top = int(getattr(getattr(settings, "advice", None), "top_n", 5))
     scratch = tempfile.TemporaryDirectory(prefix="packs-") if dry_run else None
     target_dir = Path(scratch.name) if scratch else (out_dir or packs_dir(settings, kind, period))
     target_dir.mkdir(parents=True, exist_ok=True)
@@ -371,84 +517,32 @@ def build_period(
                         else:
                             result.skipped[manager.manager_id] = reason
                     result.managers = len(managers)
-                    streams = open_streams(
-                        conn,
-                        reports,
-                        review_date,
-                        [m.manager_id for m in eligible],
-                        top_n=settings.reports.top_n,
+                    job = _Job(
+                        settings=settings,
+                        kind=kind,
+                        period=period,
+                        review_date=review_date,
+                        as_of=as_of,
+                        as_of_known=known,
+                        names=names,
+                        region_names=_region_names_differ(names),
+                        columns={r.name: _columns_of(conn, r) for r in reports},
+                        target_dir=target_dir,
+                        record=record,
+                        limits=limits,
+                        advice=api is not None,
                     )
-                    columns = {r.name: _columns_of(conn, r) for r in reports}
-                    cache: dict[Any, Any] = {}
-                    region_names = _region_names_differ(names)
-                    for manager in eligible:
-                        scope_label = _scope_label(manager, language)
-                        meta = PackMeta(
-                            kind=kind,
-                            period=period,
-                            review_date=review_date,
-                            language=language,
-                            timezone=settings.timezone,
-                            data_as_of=as_of,
-                            as_of_known=known,
-                            manager=manager,
-                            title=f"{_title(kind, language)} {period} · {scope_label}",
-                            scope_label=scope_label,
-                        )
-                        advice = (
-                            _advice_for(api, settings, review_date, manager.manager_id, language)
-                            if api is not None
-                            else None
-                        )
-                        work = (
-                            target_dir
-                            / f".building-{naming.ascii_token(manager.manager_id)}-{os.getpid()}.xlsx"
-                        )
-                        try:
-                            written = write_pack(
-                                work,
-                                meta,
-                                _sheet_inputs(reports, streams, columns, manager.manager_id),
-                                names=names,
-                                region_names=region_names,
-                                advice=advice,
-                                advice_top_n=advice_top,
-                                limits=limits,
-                                column_cache=cache,
-                            )
-                        except BaseException:
-                            work.unlink(missing_ok=True)
-                            raise
-                        sha = sha256_of(work)
-                        name = naming.file_name(kind, period, manager.manager_id, sha)  # type: ignore[arg-type]
-                        path = target_dir / name
-                        os.replace(work, path)
-                        display = naming.display_name(
-                            _title(kind, language), period, manager.unit_label or scope_label
-                        )
-                        new = False
-                        if record:
-                            new = _record_pack(
-                                settings, meta, written, path=path, file_name=name,
-                                display_name=display, sha256=sha,
-                            )  # fmt: skip
+                    workers = max(1, min(workers, len(eligible)))
+                    if workers == 1:
+                        packs = job.write(conn, eligible)
+                    else:
+                        packs = _in_workers(conn, job, eligible, workers)
+                    for pack in packs:
                         result.built += 1
-                        result.new += int(new)
-                        result.unchanged += int(record and not new)
-                        result.rows_in += written.rows_written
-                        result.packs.append(
-                            {
-                                "manager_id": manager.manager_id,
-                                "path": str(path),
-                                "file_name": name,
-                                "display_name": display,
-                                "sha256": sha,
-                                "new": new,
-                                "rows": written.rows_written,
-                                "empty": written.empty,
-                                "summary": written.summary,
-                            }
-                        )
+                        result.new += int(pack["new"])
+                        result.unchanged += int(record and not pack["new"])
+                        result.rows_in += pack["rows"]
+                        result.packs.append(pack)
         if record:
             for skipped_id, reason in result.skipped.items():
                 _record_skip(settings, kind, period, skipped_id, reason)

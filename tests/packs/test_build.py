@@ -188,7 +188,10 @@ def test_rebuild_is_a_no_op_and_changed_data_supersedes(pack_world):
     with engine_of(pack_world).connect() as conn:
         shas = dict(conn.execute(sa.text("select manager_id, sha256 from ops.pack")).all())
 
-    again = build_packs(pack_world, D)
+    # rebuilt by two worker processes sharing the build's snapshot: the same bytes
+    from review_pipeline.packs.pipeline import build_period
+
+    again = build_period(pack_world, "weekly", D, workers=2).as_dict()
     assert again["packs_new"] == 0 and again["packs_unchanged"] == 3
     assert _outbox(pack_world) == before  # same content: no new message
     with engine_of(pack_world).connect() as conn:
