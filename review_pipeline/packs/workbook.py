@@ -515,7 +515,13 @@ class _RawRows:
 
         def write_row(xf: Any, row: Any, row_idx: int) -> None:
             if isinstance(row, _RawRow):
-                xf._file(row[0])
+                raw_write = getattr(xf, "_file", None)
+                if raw_write is None:  # et_xmlfile changed its insides
+                    raise RuntimeError(
+                        "openpyxl's XML stream no longer takes raw rows; "
+                        "write packs with raw_rows=False and report this"
+                    )
+                raw_write(row[0])
             else:
                 original(xf, row, row_idx)
 
