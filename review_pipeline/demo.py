@@ -434,16 +434,18 @@ def describe(settings: Settings, engine: sa.Engine, summary: DemoSummary) -> Non
     """Fill ``summary`` with where everything is, counts, and how to open the Airflow UI."""
     from review_pipeline.db import redacted, warehouse_url
 
-    out = Path(settings.output_dir)
+    # packs: REVIEW_HOME/packs/<kind>/<period>/; file transport: REVIEW_HOME/outbox/<period>/
+    roots = [settings.home / "packs", settings.home / "outbox", Path(settings.output_dir)]
     files: dict[str, list[Path]] = {".xlsx": [], ".eml": []}
-    if out.exists():
-        for path in out.rglob("*"):
-            if path.suffix in files and path.is_file():
-                files[path.suffix].append(path)
+    for root in roots:
+        if root.exists():
+            for path in root.rglob("*"):
+                if path.suffix in files and path.is_file() and not path.name.startswith("."):
+                    files[path.suffix].append(path)
 
-    def folders(paths: list[Path]) -> str:
+    def folders(paths: list[Path], where: Path) -> str:
         found = sorted({str(p.parent) for p in paths})
-        return ", ".join(found) if found else f"(none yet under {out})"
+        return ", ".join(found) if found else f"(none yet under {where})"
 
     summary.paths = {
         "REVIEW_HOME": str(settings.home),
@@ -451,8 +453,8 @@ def describe(settings: Settings, engine: sa.Engine, summary: DemoSummary) -> Non
         "finance landing": str(settings.landing_dir / "finance"),
         "archive": str(settings.archive_dir),
         "ground truth": str(settings.simulator_dir / "ground_truth.csv"),
-        "packs (.xlsx)": folders(files[".xlsx"]),
-        "outbox (.eml)": folders(files[".eml"]),
+        "packs (.xlsx)": folders(files[".xlsx"], settings.home / "packs"),
+        "outbox (.eml)": folders(files[".eml"], settings.home / "outbox"),
         "Data Docs": _data_docs(engine, settings),
         "Airflow home": str(airflow_home(settings)),
     }
