@@ -62,7 +62,8 @@ where
     cast(:full_build as boolean)
     and not exists (select 1 from staging.lead as l where l.lead_id = s.lead_id);
 
--- the new and changed rows (what is left with the same key is identical)
+-- the new and changed rows: a row left with the same key is identical
+-- (the delete above removed every other), so a conflict means nothing to write
 insert into dw.fct_bid (
     lead_id, tender_date, bid_price_cny, competitors, bid_result, owner_id, customer_id,
     business_unit, product_line_code
@@ -78,7 +79,4 @@ select
     t.business_unit,
     t.product_line_code
 from tmp_bid as t
-where not exists (
-    select 1 from dw.fct_bid as s
-    where s.lead_id = t.lead_id
-);
+on conflict (lead_id) do nothing;

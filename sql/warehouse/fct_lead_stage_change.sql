@@ -74,7 +74,8 @@ where
     cast(:full_build as boolean)
     and not exists (select 1 from staging.lead as l where l.lead_id = s.lead_id);
 
--- the new and changed rows (what is left with the same key is identical)
+-- the new and changed rows: a row left with the same key is identical
+-- (the delete above removed every other), so a conflict means nothing to write
 insert into dw.fct_lead_stage_change (
     lead_id, changed_at, seq, change_date, from_stage, to_stage, from_status, to_status,
     stage_steps, is_backward, owner_id, amount_cny
@@ -93,7 +94,4 @@ select
     t.owner_id,
     t.amount_cny
 from tmp_lead_stage_change as t
-where not exists (
-    select 1 from dw.fct_lead_stage_change as s
-    where s.lead_id = t.lead_id and s.changed_at = t.changed_at and s.seq = t.seq
-);
+on conflict (lead_id, changed_at, seq) do nothing;

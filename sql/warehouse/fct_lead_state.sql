@@ -223,7 +223,8 @@ where
     cast(:full_build as boolean)
     and not exists (select 1 from staging.lead as l where l.lead_id = s.lead_id);
 
--- the new and changed versions (what is left with the same key is identical)
+-- the new and changed versions: a row left with the same key is identical
+-- (the delete above removed every other), so a conflict means nothing to write
 insert into dw.fct_lead_state (
     lead_id, valid_from, valid_to, changed_at, stage, status, stage_code, is_open, amount_cny,
     owner_id, expected_tender_date, expected_order_date, expected_collection_date,
@@ -249,7 +250,4 @@ select
     t.customer_id,
     t.created_on
 from tmp_lead_state as t
-where not exists (
-    select 1 from dw.fct_lead_state as s
-    where s.lead_id = t.lead_id and s.valid_from = t.valid_from
-);
+on conflict (lead_id, valid_from) do nothing;
