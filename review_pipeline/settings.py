@@ -103,6 +103,27 @@ class AdviceSettings(BaseModel):
     top_n: int = Field(default=5, ge=0)
 
 
+class PackSettings(BaseModel):
+    """Row caps of the per-row sheets of a review pack (docs/packs.md, "Row caps").
+
+    A manager high up the org has hundreds of thousands of leads under them:
+    nobody reads that in a spreadsheet, the workbook would exceed the mail
+    limit, and writing it costs minutes. The per-lead / per-invoice sheets
+    therefore show the most important rows of the scope (chosen in SQL, so the
+    others are never read), with a note giving the true total and the command
+    that prints the full list. 0 = no cap. The aggregated reports (per person,
+    team, region) are never capped.
+    """
+
+    # R6: open leads first, RED then YELLOW flags first, then the largest amounts.
+    # 5,000 is well above what one reviewer works through in a week (a sales
+    # director reviews the flagged and the large deals) and keeps the sheet
+    # near 1 MB, far below the 15 MB mail limit.
+    ledger_max_rows: int = Field(default=5000, ge=0)
+    # R7 invoices: overdue first, then the largest balances.
+    receivables_max_rows: int = Field(default=5000, ge=0)
+
+
 class SmtpSettings(BaseModel):
     """Where packs are sent. ``transport = "file"`` writes .eml files under REVIEW_HOME."""
 
@@ -167,6 +188,7 @@ class Settings(BaseSettings):
     reports: ReportSettings = ReportSettings()
     advice: AdviceSettings = AdviceSettings()
     smtp: SmtpSettings = SmtpSettings()
+    packs: PackSettings = PackSettings()
 
     @field_validator("home", mode="after")
     @classmethod
