@@ -14,7 +14,7 @@ export XDG_RUNTIME_DIR ?= /tmp
 help:
 	@echo "make demo   - install, start the embedded PostgreSQL, generate demo data, run the pipeline"
 	@echo "make test   - install, lint (ruff, mypy, sqlfluff) and run the whole test suite"
-	@echo "make bench  - benchmark every stage on the large profile (slow; not part of CI)"
+	@echo "make bench  - benchmark every stage on the large profile (slow; PROFILE=small for a quick one)"
 	@echo "make lock   - refresh constraints.txt from the current .venv"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -51,12 +51,14 @@ libreoffice:
 test: lint libreoffice
 	REVIEW_REQUIRE_LIBREOFFICE=$$(command -v soffice >/dev/null 2>&1 && echo 1 || echo 0) $(BIN)/python -m pytest
 
-# make bench [PROFILE=large] [BENCH_OUT=bench-results]: generate or reuse the world,
-# then every stage on a fresh <warehouse>_bench database (see docs/benchmark.md)
-PROFILE   ?= large
-BENCH_OUT ?= bench-results
+# make bench [PROFILE=large] [BENCH_OUT=bench-results] [BENCH_ARGS="--checks-days 62"]:
+# generate or reuse the world, then every stage on a fresh <warehouse>_bench database
+# (see docs/benchmark.md)
+PROFILE    ?= large
+BENCH_OUT  ?= bench-results
+BENCH_ARGS ?=
 bench: install
-	$(BIN)/review-pipeline bench --profile $(PROFILE) --out $(BENCH_OUT)
+	$(BIN)/review-pipeline bench --profile $(PROFILE) --out $(BENCH_OUT) $(BENCH_ARGS)
 
 lock:
 	$(BIN)/python -m pip freeze --exclude-editable --exclude review-pipeline | grep -v '^-e' > constraints.txt

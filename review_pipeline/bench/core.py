@@ -100,7 +100,8 @@ class BenchReport:
                 "",
                 f"World: profile `{self.profile}`, seed {p.get('seed')}, history "
                 f"{p.get('start')} .. {p.get('end')} ({p.get('days')} days); incremental day "
-                f"{p.get('day')}; weekly review date {p.get('review_date')}.",
+                f"{p.get('day')}; weekly review date {p.get('review_date')}; history checks from "
+                f"{p.get('checks_start', p.get('start'))}.",
             ]
         lines += [
             "",
@@ -258,7 +259,16 @@ def cli(*args: str) -> list[str]:
 def stage_command(name: str, plan: dict[str, Any], work_dir: Path) -> list[str]:
     """The subprocess that runs one benchmark stage (see :mod:`review_pipeline.bench.stages`)."""
     command = [sys.executable, "-m", "review_pipeline.bench.stages", name]
-    for key in ("profile", "seed", "start", "end", "day", "review_date", "sample_rows"):
+    for key in (
+        "profile",
+        "seed",
+        "start",
+        "end",
+        "day",
+        "review_date",
+        "sample_rows",
+        "checks_start",
+    ):
         if plan.get(key) is not None:
             command += [f"--{key.replace('_', '-')}", str(plan[key])]
     command += ["--work-dir", str(work_dir)]
@@ -294,6 +304,7 @@ def run_benchmark(
     seed: int = DEFAULT_SEED,
     reuse: bool = True,
     sample_rows: int = DEFAULT_SAMPLE_ROWS,
+    checks_days: int | None = None,
     only: Sequence[str] | None = None,
     on_stage: Callable[[StageResult], None] | None = None,
 ) -> BenchReport:
@@ -337,6 +348,10 @@ def run_benchmark(
             "day": day.isoformat(),
             "review_date": review_date.isoformat(),
             "sample_rows": sample_rows,
+            # the history checks cover every day, or only the last `checks_days`
+            "checks_start": max(start, end - timedelta(days=checks_days - 1)).isoformat()
+            if checks_days
+            else start.isoformat(),
         }
         env["REVIEW_WAREHOUSE_URL"] = bench_warehouse_url()
         for name, command in default_stages(report.plan, work_dir):

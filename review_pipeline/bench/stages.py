@@ -163,7 +163,9 @@ def stage_checks(settings: Settings, a: argparse.Namespace) -> dict[str, Any]:
     """Every rule over the history range in one pass (how the demo catches up)."""
     from review_pipeline.quality.run import run_checks
 
-    summary = run_checks(settings, date.fromisoformat(a.start), date.fromisoformat(a.end))
+    summary = run_checks(
+        settings, date.fromisoformat(a.checks_start or a.start), date.fromisoformat(a.end)
+    )
     return {"rows": summary["lead_days"], "details": _small(summary)}
 
 
@@ -313,6 +315,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--start", help="first history day")
     parser.add_argument("--end", help="last history day (the as-of day)")
+    parser.add_argument("--checks-start", help="first day the history checks cover")
     parser.add_argument("--day", help="the incremental day")
     parser.add_argument("--review-date", help="the weekly review date (a Sunday)")
     parser.add_argument("--sample-rows", type=int, default=20_000)

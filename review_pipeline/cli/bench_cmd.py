@@ -28,6 +28,14 @@ def bench(
             help="Rows per entity the pandas to_sql comparison measures (the rest is extrapolated).",
         ),
     ] = 20_000,
+    checks_days: Annotated[
+        int | None,
+        typer.Option(
+            "--checks-days",
+            help="Check only the last N history days (default: all; the large profile's two"
+            " years take hours).",
+        ),
+    ] = None,
     only: Annotated[
         list[str] | None,
         typer.Option("--only", help="Run only these stages (repeatable; prepare always runs)."),
@@ -62,6 +70,7 @@ def bench(
         seed=seed,
         reuse=not fresh,
         sample_rows=sample_rows,
+        checks_days=checks_days,
         only=only,
         on_stage=show,
     )
