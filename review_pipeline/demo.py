@@ -245,6 +245,78 @@ def _child_env(settings: Settings, home: Path) -> dict[str, str]:
     return env
 
 
+class AirflowChild:
+    """The child process running the DAGs; it prepares Airflow at once, then waits for :meth:`go`.
+
+    Started before the history backfill, so Airflow's imports, its metadata
+    database and the stage modules load while the parent works on the history.
+    """
+
+    def __init__(self, settings: Settings, days: list[date], review_date: date) -> None:
+        home = airflow_home(settings)
+        write_airflow_config(home)
+        self.log_path = home / "demo-runs.log"
+        plan = {
+            "days": [d.isoformat() for d in days],
+            "review_date": review_date.isoformat(),
+            "log": str(self.log_path),
+        }
+        env = _child_env(settings, home)
+        env[_PLAN_ENV] = json.dumps(plan)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from review_pipeline.demo import airflow_child; airflow_child()",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stdin=subprocess.PIPE,
+            text=True,
+        )
+
+    def go(self, say: Callable[[str], None] = log.info) -> list[dict[str, Any]]:
+        """Let the runs start; returns one record per DAG run.
+
+        Raises:
+            ReviewError: a run failed (the message names its tasks) or the child died.
+        """
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write("go\n")
+            self.proc.stdin.close()
+        except BrokenPipeError:
+            pass  # the child already ended; its exit code tells why
+        runs: list[dict[str, Any]] = []
+        error: dict[str, Any] | None = None
+        for line in self.proc.stdout:
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if event.get("event") == "say":
+                say(str(event["message"]))
+            elif event.get("event") == "run":
+                runs.append(event)
+            elif event.get("event") == "error":
+                error = event
+        code = self.proc.wait()
+        if error is not None or code != 0:
+            detail = (error or {}).get("message") or f"the Airflow child exited with {code}"
+            raise ReviewError(f"{detail}; Airflow's log: {self.log_path}")
+        return runs
+
+    def abort(self) -> None:
+        """Stop the child (the history failed): it has not touched the warehouse yet."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
 def run_airflow(
     settings: Settings,
     days: list[date],
@@ -257,46 +329,11 @@ def run_airflow(
     The child's Airflow output goes to ``$REVIEW_HOME/airflow/demo-runs.log``.
     Raises :class:`ReviewError` naming the failed tasks when a run fails.
     """
-    home = airflow_home(settings)
-    write_airflow_config(home)
-    log_path = home / "demo-runs.log"
-    plan = {
-        "days": [d.isoformat() for d in days],
-        "review_date": review_date.isoformat(),
-        "log": str(log_path),
-    }
-    env = _child_env(settings, home)
-    env[_PLAN_ENV] = json.dumps(plan)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from review_pipeline.demo import airflow_child; airflow_child()"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
-    runs: list[dict[str, Any]] = []
-    error: dict[str, Any] | None = None
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        try:
-            event = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if event.get("event") == "say":
-            say(str(event["message"]))
-        elif event.get("event") == "run":
-            runs.append(event)
-        elif event.get("event") == "error":
-            error = event
-    code = proc.wait()
-    if error is not None or code != 0:
-        detail = (error or {}).get("message") or f"the Airflow child exited with {code}"
-        raise ReviewError(f"{detail}; Airflow's log: {log_path}")
-    return runs
+    return AirflowChild(settings, days, review_date).go(say)
 
 
 def airflow_child() -> None:
-    """Entry point of the child process started by :func:`run_airflow` (not for direct use)."""
+    """Entry point of the child process started by :class:`AirflowChild` (not for direct use)."""
     plan = json.loads(os.environ[_PLAN_ENV])
     events = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     # Airflow logs plenty to the console: send the process's stdout and stderr to the log.
@@ -318,7 +355,6 @@ def airflow_child() -> None:
 def _airflow_child_runs(plan: dict[str, Any], emit: Callable[..., None]) -> None:
     home = Path(os.environ["AIRFLOW_HOME"])
     started = time.monotonic()
-    emit("say", message="Airflow: preparing its metadata database (SQLite)")
     from airflow import __version__ as airflow_version
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils import db as airflow_db
@@ -327,12 +363,13 @@ def _airflow_child_runs(plan: dict[str, Any], emit: Callable[..., None]) -> None
     if not stamp.exists():
         airflow_db.initdb()
         stamp.touch()
+    from airflow.sdk.execution_time.supervisor import in_process_api_server
+
+    from review_pipeline import orchestration
     from review_pipeline.db import warehouse_engine
     from review_pipeline.settings import load_settings
     from review_pipeline.simulator.world import extend, world_state
 
-    settings = load_settings()
-    engine = warehouse_engine(settings)
     bag = DagBag(dag_folder=str(repo_folder("dags")))
     if bag.import_errors:
         raise ReviewError(f"DAG import errors: {bag.import_errors}")
@@ -340,7 +377,21 @@ def _airflow_child_runs(plan: dict[str, Any], emit: Callable[..., None]) -> None
     for dag in dags.values():
         for task in dag.tasks:
             task.retries = 0  # a failure shows at once instead of after minutes of back-off
-    emit("say", message=f"Airflow ready ({time.monotonic() - started:.0f} s)")
+    # Load now what the first run would load: the execution API dag.test() serves
+    # in-process, and every stage module (Great Expectations among them).
+    in_process_api_server().app  # noqa: B018 - builds and caches the app
+    for target in orchestration.STAGES.values():
+        orchestration.resolve_stage(target)
+    try:
+        import great_expectations  # noqa: F401
+    except ImportError:
+        pass
+    prepared = time.monotonic() - started
+    if sys.stdin.readline().strip() != "go":
+        return  # the parent gave up (its history step failed)
+    emit("say", message=f"Airflow prepared in the background ({prepared:.0f} s)")
+    settings = load_settings()
+    engine = warehouse_engine(settings)
 
     def run(dag_id: str, moment: datetime, label: str) -> None:
         emit("say", message=f"Airflow: {dag_id} for {label}")
@@ -418,13 +469,21 @@ def run_demo(
     _ensure_world(settings, profile, seed, history_start, history_end, say)
     lap("simulate")
     summary.history = (history_start, history_end)
-    summary.steps.extend(catch_up_history(settings, history_start, history_end, say))
-    lap("history")
-
     days = [history_end + timedelta(days=i) for i in range(1, live_days + 1)]
     pending = [d for d in days if not step_done(engine, DAILY_DONE_STEP, d)]
+    child = None
     if pending or not step_done(engine, WEEKLY_DONE_STEP, DEMO_REVIEW_DATE):
-        summary.airflow_runs = run_airflow(settings, days, DEMO_REVIEW_DATE, say)
+        # Airflow starts up in the background while the history is caught up
+        child = AirflowChild(settings, days, DEMO_REVIEW_DATE)
+    try:
+        summary.steps.extend(catch_up_history(settings, history_start, history_end, say))
+    except BaseException:
+        if child is not None:
+            child.abort()
+        raise
+    lap("history")
+    if child is not None:
+        summary.airflow_runs = child.go(say)
     lap("airflow")
     describe(settings, engine, summary)
     return summary
