@@ -67,12 +67,8 @@ class RuleExpectation:
     kwargs: dict[str, Any]
     rule_id: str
     severity: str
-    sql_file: str | None
+    sql_file: str | None  # the file evaluating the rule (checked to exist on load)
     description: str = ""
-
-    @property
-    def is_native(self) -> bool:
-        return self.sql_file is None
 
     @property
     def label(self) -> str:
