@@ -22,7 +22,7 @@ value is a bind parameter.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -31,10 +31,13 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from review_pipeline.db import read_sql
+from review_pipeline.packs.caps import ROW_CAPS
 from review_pipeline.reports.catalog import Report
 
 MANAGER_COLUMN = "pack_manager_id"
 COUNT_COLUMN = "pack_rows"
+RANK_COLUMN = "pack_rank"  # a capped read's importance rank (packs.caps)
+_PACK_COLUMNS = (MANAGER_COLUMN, COUNT_COLUMN, RANK_COLUMN)
 
 
 @dataclass(frozen=True)
@@ -188,22 +191,45 @@ def _row_scoped(table: str, top_list: bool) -> str:
     scoped as (select * from ranked where rank <= :top_n)"""
 
 
-def partition_query(report: Report) -> sa.TextClause:
+def partition_query(report: Report, *, capped: bool = False) -> sa.TextClause:
     """Every manager's rows of ``report``, ordered by manager then the report's order.
 
-    Binds: ``review_date``, ``manager_ids`` (a list), ``top_n`` for TOP lists.
-    Adds :data:`MANAGER_COLUMN` and :data:`COUNT_COLUMN` (the manager's row count).
+    Binds: ``review_date``, ``manager_ids`` (a list), ``top_n`` for TOP lists,
+    ``row_cap`` when ``capped``.
+    Adds :data:`MANAGER_COLUMN` and :data:`COUNT_COLUMN` (the manager's row
+    count, before any cap).
+
+    ``capped`` (a report of :data:`review_pipeline.packs.caps.ROW_CAPS`): each
+    manager's rows are ranked by importance in the database and only the first
+    ``row_cap`` are returned (:data:`RANK_COLUMN` is their rank); a manager
+    with more rows than the cap gets them in importance order, one within the
+    cap in the report's order, exactly as without a cap.
     """
     if report.grain == "level":
         ctes = _level_scoped(report.table)
     else:
         ctes = _row_scoped(report.table, report.top_list)
     order = ", ".join(report.order_by)
+    if not capped:
+        return sa.text(
+            f"with {ctes}\n"
+            f"select s.*, count(*) over (partition by s.{MANAGER_COLUMN}) as {COUNT_COLUMN}\n"
+            f"from scoped as s\n"
+            f'order by s.{MANAGER_COLUMN} collate "C", {order}'
+        )
+    relevance = ", ".join(ROW_CAPS[report.name].relevance)
     return sa.text(
-        f"with {ctes}\n"
-        f"select s.*, count(*) over (partition by s.{MANAGER_COLUMN}) as {COUNT_COLUMN}\n"
-        f"from scoped as s\n"
-        f'order by s.{MANAGER_COLUMN} collate "C", {order}'
+        f"with {ctes},\n"
+        f"    counted as (\n"
+        f"        select s.*,\n"
+        f"            count(*) over (partition by s.{MANAGER_COLUMN}) as {COUNT_COLUMN},\n"
+        f"            row_number() over (partition by s.{MANAGER_COLUMN} order by {relevance})"
+        f" as {RANK_COLUMN}\n"
+        f"        from scoped as s\n"
+        f"    )\n"
+        f"select c.* from counted as c where c.{RANK_COLUMN} <= :row_cap\n"
+        f'order by c.{MANAGER_COLUMN} collate "C",'
+        f" case when c.{COUNT_COLUMN} > :row_cap then c.{RANK_COLUMN} end, {order}"
     )
 
 
@@ -237,12 +263,12 @@ class ManagerStream:
         return 0
 
     def rows_for(self, manager_id: str) -> Iterator[dict[str, Any]]:
-        """Yield ``manager_id``'s rows (without the two pack columns)."""
+        """Yield ``manager_id``'s rows (without the pack columns)."""
         self.count_for(manager_id)
         while self._next is not None and self._next[MANAGER_COLUMN] == manager_id:
             row = self._next
             self._advance()
-            yield {k: v for k, v in row.items() if k not in (MANAGER_COLUMN, COUNT_COLUMN)}
+            yield {k: v for k, v in row.items() if k not in _PACK_COLUMNS}
 
 
 def open_streams(
@@ -252,13 +278,25 @@ def open_streams(
     manager_ids: Sequence[str],
     *,
     top_n: int,
+    caps: Mapping[str, int] | None = None,
     batch_rows: int = 2000,
 ) -> dict[str, ManagerStream]:
-    """Open one server-side cursor per report on ``conn`` (inside its transaction)."""
+    """Open one server-side cursor per report on ``conn`` (inside its transaction).
+
+    ``caps``: report name -> the most rows a manager's sheet shows
+    (:func:`review_pipeline.packs.caps.row_caps`); the database returns no more.
+    """
     streams: dict[str, ManagerStream] = {}
-    params = {"review_date": review_date, "manager_ids": list(manager_ids), "top_n": top_n}
+    caps = caps or {}
     for report in reports:
-        clause = partition_query(report)
+        cap = int(caps.get(report.name, 0)) if report.name in ROW_CAPS else 0
+        params = {
+            "review_date": review_date,
+            "manager_ids": list(manager_ids),
+            "top_n": top_n,
+            "row_cap": cap,
+        }
+        clause = partition_query(report, capped=cap > 0)
         wanted = {k: v for k, v in params.items() if k in clause._bindparams}
         result = conn.execution_options(stream_results=True, yield_per=batch_rows).execute(
             clause, wanted

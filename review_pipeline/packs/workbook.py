@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 
 from openpyxl.utils.datetime import to_excel as _to_excel
 
+from review_pipeline.packs.caps import cap_note, cap_short
 from review_pipeline.packs.naming import sheet_name
 from review_pipeline.packs.safety import (
     MAX_CELL_CHARS,
@@ -119,8 +120,9 @@ class SheetInput:
 
     report: Report
     columns: Sequence[str]
-    count: int
+    count: int  # the scope's rows (before any cap)
     rows: Iterable[dict[str, Any]]
+    cap: int = 0  # show at most this many (packs.caps; the source returns no more); 0 = all
 
 
 @dataclass
@@ -624,7 +626,8 @@ def write_report_sheet(
 
     language = meta.language
     capacity = writer.limits.max_rows - HEADER_ROW
-    shown = min(spec.count, capacity)
+    capped = 0 < spec.cap < spec.count
+    shown = min(spec.count, capacity, spec.cap if capped else spec.count)
     rows = iter(spec.rows)
 
     # column widths must be set before the first row is written: measure a sample
@@ -647,14 +650,8 @@ def write_report_sheet(
         ]
     )
     ws.append([_cell(ws, stamp, styles.stamp)])
-    cut_rows = spec.count > capacity
-    if cut_rows:
-        note = pack_label("rows_cut", language).format(shown=shown, total=spec.count)
-        ws.append([_cell(ws, note, styles.note)])
-    elif spec.count == 0:
-        ws.append([_cell(ws, pack_label("empty_sheet", language), styles.stamp)])
-    else:
-        ws.append([])
+    cut_rows = shown < spec.count and not capped
+    ws.append(_note_row(ws, styles, meta, spec, shown, capped=capped))
     ws.append([_cell(ws, c.label, styles.header) for c in columns])
 
     written = 0
@@ -697,7 +694,50 @@ def write_report_sheet(
     if written:
         _conditional_formats(ws, columns, last_row, language)
     ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    return {"rows": spec.count, "written": written, "cut": cut_rows, "cells_cut": cells_cut}
+    return {
+        "rows": spec.count,
+        "written": written,
+        "cut": cut_rows,
+        "capped": capped,
+        "cells_cut": cells_cut,
+    }
+
+
+def _note_row(
+    ws: Any, styles: _Styles, meta: PackMeta, spec: SheetInput, shown: int, *, capped: bool
+) -> list[Any]:
+    """Row 3 of a report sheet: the cap's note, the Excel-limit note, "no rows", or nothing."""
+    language = meta.language
+    if capped:
+        note = cap_note(
+            spec.report,
+            shown=shown,
+            total=spec.count,
+            review_date=meta.review_date,
+            manager_id=meta.manager.manager_id,
+            language=language,
+        )
+        return [_cell(ws, note, styles.note)]
+    if shown < spec.count:
+        note = pack_label("rows_cut", language).format(shown=shown, total=spec.count)
+        return [_cell(ws, note, styles.note)]
+    if spec.count == 0:
+        return [_cell(ws, pack_label("empty_sheet", language), styles.stamp)]
+    return []
+
+
+def _contents_note(record: Mapping[str, Any], lang: str) -> str:
+    """The cover's note beside a sheet in the contents (rows capped or cut, cells cut)."""
+    note = ""
+    if record.get("capped"):
+        note = cap_short(record["written"], record["rows"], lang)
+    if record.get("cut"):
+        note = pack_label("rows_cut", lang).format(shown=record["written"], total=record["rows"])
+    if record.get("cells_cut"):
+        note = (note + " " if note else "") + pack_label("cells_cut", lang).format(
+            count=record["cells_cut"]
+        )
+    return note
 
 
 def _set_widths(
@@ -829,15 +869,7 @@ def write_cover(
 
         link = _cell(ws, name, styles.link)
         link.hyperlink = Hyperlink(ref="", location=f"{_quote_sheet(name)}!A1", display=name)
-        note = ""
-        if record.get("cut"):
-            note = pack_label("rows_cut", lang).format(
-                shown=record["written"], total=record["rows"]
-            )
-        if record.get("cells_cut"):
-            note = (note + " " if note else "") + pack_label("cells_cut", lang).format(
-                count=record["cells_cut"]
-            )
+        note = _contents_note(record, lang)
         put(
             link,
             _cell(ws, record["rows"], styles.int),
@@ -1146,7 +1178,14 @@ def write_pack(
         "advice_total": advice_total,
         "advice_resolved": advice_resolved,
         "sheets": {
-            name: {"rows": r["rows"], "cut": r["cut"], "cells_cut": r["cells_cut"]}
+            name: {
+                "rows": r["rows"],
+                "shown": r["written"],
+                "total": r["rows"],
+                "cut": r["cut"],
+                "capped": r["capped"],
+                "cells_cut": r["cells_cut"],
+            }
             for name, r in records.items()
         },
         "empty": empty,

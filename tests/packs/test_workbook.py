@@ -139,7 +139,14 @@ def test_sheet_cut_at_the_row_limit_says_so(tmp_path):
     rows[1]["customer_name"] = "=" + "长" * 100  # over the (lowered) cell limit
     written = _write(path, rows, limits=limits)
     record = written.sheets["R6 线索台账"]
-    assert record == {"rows": 10, "cut": True, "cells_cut": 1}
+    assert record == {
+        "rows": 10,
+        "shown": 3,
+        "total": 10,
+        "cut": True,
+        "capped": False,
+        "cells_cut": 1,
+    }
     ws = _sheet(path)
     assert "仅显示前 3 行（共 10 行）" in ws.cell(row=3, column=1).value
     assert "行数: 10" in ws.cell(row=2, column=1).value
