@@ -18,9 +18,10 @@ Scopes (default deny, as in :mod:`review_pipeline.reports.scope`):
 
 Memory: an item is identified by (rule, subject key). ``since`` is the first
 review date of the unbroken run of built review dates (``mart.advice_run``)
-holding it, up to this one; an item present at the previous built review
-date and absent now is ``resolved``. Both are computed here, from the stored
-items, so the build order of dates does not matter.
+holding it, up to this one (stored as ``since_date`` by the build, which
+recomputes it for later dates too, so the build order does not matter); an
+item present at the previous built review date and absent now is
+``resolved`` (derived here).
 
 Ranking: money at stake (descending), then severity (high, medium, low), then
 rule id and subject key. Resolved items follow all current items.
@@ -159,59 +160,26 @@ def _query(scope: Scope) -> sa.TextClause:
     return sa.text(
         f"""
         with {ctes}
-        runs as (
-            select r.review_date, row_number() over (order by r.review_date) as run_no
-            from mart.advice_run as r
-            where r.review_date <= :review_date
-        ),
         prev as (
             select max(r.review_date) as review_date from mart.advice_run as r
             where r.review_date < :review_date
-        ),
-        chosen as (
-            select i.*, 'current' as which
-            from mart.advice_item as i
-            where i.review_date = :review_date and {where}
-            union all
-            select i.*, 'resolved' as which
-            from mart.advice_item as i
-            where
-                i.review_date = (select p.review_date from prev as p)
-                and not exists (
-                    select 1 from mart.advice_item as c
-                    where
-                        c.review_date = :review_date
-                        and c.rule_id = i.rule_id
-                        and c.subject_key = i.subject_key
-                )
-                and {where}
-        ),
-        history as (
-            select
-                h.rule_id,
-                h.subject_key,
-                h.review_date,
-                r.run_no - row_number() over (
-                    partition by h.rule_id, h.subject_key order by r.run_no
-                ) as island
-            from mart.advice_item as h
-            inner join runs as r on h.review_date = r.review_date
-            where exists (
-                select 1 from chosen as c where c.rule_id = h.rule_id and c.subject_key = h.subject_key
-            )
-        ),
-        streaks as (
-            select
-                h.rule_id, h.subject_key, min(h.review_date) as since_date,
-                max(h.review_date) as last_date
-            from history as h
-            group by h.rule_id, h.subject_key, h.island
         )
-        select c.*, s.since_date
-        from chosen as c
-        left join streaks as s
-            on c.rule_id = s.rule_id and c.subject_key = s.subject_key
-            and c.review_date = s.last_date
+        select i.*, 'current' as which
+        from mart.advice_item as i
+        where i.review_date = :review_date and {where}
+        union all
+        select i.*, 'resolved' as which
+        from mart.advice_item as i
+        where
+            i.review_date = (select p.review_date from prev as p)
+            and not exists (
+                select 1 from mart.advice_item as c
+                where
+                    c.review_date = :review_date
+                    and c.rule_id = i.rule_id
+                    and c.subject_key = i.subject_key
+            )
+            and {where}
         """
     )
 

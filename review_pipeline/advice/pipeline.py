@@ -1,12 +1,15 @@
 """Build the advice items of a review date: the ``build_advice`` stage.
 
 One build per review date covers the whole company and every business unit:
-the date's items are deleted and every rule's ``insert ... select`` runs in
-ONE transaction under the step lock ``advice.build`` for that date, then the
-date is recorded in ``mart.advice_run``. A failed build leaves the previous
-items; a rebuild gives the same items. Scopes are applied when reading
-(:func:`review_pipeline.advice.api.advice_for`), and so is the memory ("open
-since", "resolved"), which is why dates may be (re)built in any order.
+the date's items are deleted, every rule's ``insert ... select`` runs, the
+date is recorded in ``mart.advice_run`` and the memory (``since_date``) of
+this date's items and of every later date's is recomputed, all in ONE
+transaction under the step lock ``advice.build`` (one build at a time: the
+memory of a date depends on the dates before it, so builds of different
+dates are serialised too). A failed build leaves the previous items; a
+rebuild gives the same items; dates may be (re)built in any order. Scopes
+and "resolved" are applied when reading
+(:func:`review_pipeline.advice.api.advice_for`).
 """
 
 from __future__ import annotations
@@ -63,6 +66,35 @@ def _thresholds(settings: Settings) -> dict[str, Any]:
     return json.loads(settings.advice.model_dump_json())
 
 
+def _update_memory(conn: sa.Connection, review_date: date) -> int:
+    """Set ``since_date`` of ``review_date``'s items, then of later built dates as needed.
+
+    An item's since_date depends only on the previous built date's items, so
+    after this date the cascade goes on to the next built date (whose
+    previous date is now this one) and further only while a date's values
+    changed. Returns how many dates were updated.
+    """
+    (clause,) = _statements("memory")
+    dates = list(
+        conn.execute(
+            sa.text("select review_date from mart.advice_run where review_date >= :d order by 1"),
+            {"d": review_date},
+        ).scalars()
+    )
+    prev = conn.execute(
+        sa.text("select max(review_date) from mart.advice_run where review_date < :d"),
+        {"d": review_date},
+    ).scalar_one()
+    updated = 0
+    for n, day in enumerate(dates):
+        changed = conn.execute(clause, {"review_date": day, "prev_date": prev}).rowcount
+        updated += 1
+        if n >= 1 and changed == 0:
+            break
+        prev = day
+    return updated
+
+
 def build_advice_date(
     settings: Settings,
     review_date: date,
@@ -74,7 +106,7 @@ def build_advice_date(
 
     Raises:
         UserError: the report marts of ``review_date`` have not been built.
-        StepLocked: another build of the same date is running.
+        StepLocked: another advice build is running (longer than ``lock_timeout_seconds``).
     """
     params = rule_params(settings, review_date)
     counts: dict[str, int] = {}
@@ -84,12 +116,7 @@ def build_advice_date(
         trans = conn.begin()
         try:
             conn.execute(sa.text("set local jit = off"))
-            with step_lock(
-                conn,
-                "advice.build",
-                review_date.isoformat(),
-                wait_seconds=float(settings.lock_timeout_seconds),
-            ):
+            with step_lock(conn, "advice.build", wait_seconds=float(settings.lock_timeout_seconds)):
                 sources = _source_counts(conn, review_date)
                 built = conn.execute(
                     sa.text(
@@ -111,6 +138,10 @@ def build_advice_date(
                         "(build the weekly reports for that date)",
                         review_date,
                     )
+                # statistics that know the date just built (the reports do not
+                # analyze their marts; stale estimates turn the joins into loops)
+                for table in SOURCE_TABLES:
+                    conn.execute(sa.text(f"analyze mart.{table}"))
                 conn.execute(
                     sa.text("delete from mart.advice_item where review_date = :d"),
                     {"d": review_date},
@@ -144,6 +175,9 @@ def build_advice_date(
                         "thresholds": json.dumps(_thresholds(settings)),
                     },
                 )
+                started = time.monotonic()
+                memory_dates = _update_memory(conn, review_date)
+                timings["memory"] = int((time.monotonic() - started) * 1000)
             if dry_run:
                 trans.rollback()
             else:
@@ -161,6 +195,7 @@ def build_advice_date(
         "rules": counts,
         "sources": sources,
         "milliseconds": timings,
+        "memory_dates": memory_dates,
         "dry_run": dry_run,
     }
 

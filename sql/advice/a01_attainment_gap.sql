@@ -7,7 +7,7 @@ insert into mart.advice_item (
     review_date, rule_id, subject_key, business_unit, severity, subject_kind, subject_id,
     subject_name, grain, level, region_code, team_id, owner_id, stake_cny, evidence, sheet, row_key
 )
-with units as (
+with units as materialized (
     select
         r.business_unit,
         r.level,
@@ -36,12 +36,13 @@ with units as (
 ),
 
 -- each candidate lead once per level it counts in (its region, team and owner),
--- so units and leads meet on an equality (a hash join, not a loop over both)
-lead_units as (
+-- materialised, so units and leads meet in one hash join on all three keys
+lead_units as materialized (
     select
         l.business_unit,
-        v.level,
-        coalesce(v.unit_id, '') as unit_id,
+        x.level,
+        coalesce(case x.level when 'REGION' then l.region_code when 'TEAM' then l.team_id else l.owner_id end, '')
+            as unit_id,
         l.lead_id,
         l.customer_name,
         l.owner_id,
@@ -50,10 +51,7 @@ lead_units as (
         l.amount_cny,
         l.expected_order_date
     from mart.rpt_lead_ledger as l
-    cross join
-        lateral (
-            values ('REGION', l.region_code), ('TEAM', l.team_id), ('PERSON', l.owner_id)
-        ) as v (level, unit_id)
+    cross join (values ('REGION'), ('TEAM'), ('PERSON')) as x (level)
     where
         l.review_date = :review_date
         and l.is_open

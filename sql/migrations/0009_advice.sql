@@ -3,10 +3,11 @@
 --
 -- One build per review date for the whole company: items are stored at the
 -- finest subject level with the org keys (region, team, owner), so any scope
--- is filtered from the same stored set when reading. Memory ("open since",
--- "resolved") is derived when reading from the items of the earlier builds
--- (mart.advice_run lists the dates built), so a date rebuilt or built out of
--- order never leaves a stale "since" behind.
+-- is filtered from the same stored set when reading. Memory: since_date is
+-- the first date of the item's unbroken run of built review dates
+-- (mart.advice_run); a build recomputes it for its date and every later one,
+-- so dates rebuilt or built out of order stay consistent. "Resolved" (open
+-- at the previous built date, gone now) is derived when reading.
 
 create table if not exists mart.advice_run (
     review_date date primary key,
@@ -42,7 +43,12 @@ create table if not exists mart.advice_item (
     -- the report it cites ('R1'..'R9') and the key of the cited row
     sheet text not null,
     row_key jsonb not null,
+    -- first review date of the item's unbroken run of built dates up to review_date
+    since_date date,
     primary key (review_date, rule_id, subject_key)
 );
+
+-- databases migrated to 0009 before since_date existed
+alter table mart.advice_item add column if not exists since_date date;
 
 create index if not exists advice_item_subject_ix on mart.advice_item (rule_id, subject_key, review_date);

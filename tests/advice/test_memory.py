@@ -99,11 +99,16 @@ def test_since_and_resolved_across_dates_built_out_of_order(org):
         "E1": ("resolved", "2026-W10"),
         "E4": ("resolved", "2026-W11"),
     }
-    # rebuilding D1 without E1 breaks E1's run: at D2 it is new again, since W11
-    _marts(org, D1, ("E2", "E3"))
-    _build(org, D1)
+    # rebuilding D1 without E1 and E3 breaks their runs: at D2 they are new
+    # again (since W11), and the change travels on to D3
+    _marts(org, D1, ("E2",))
+    result = _build(org, D1)
+    assert result["memory_dates"] == 3  # D1, D2 (its previous date changed), D3 (D2 changed)
     assert _memory(org, D2)["E1"] == ("new", "2026-W11")
     assert _memory(org, D3)["E1"] == ("resolved", "2026-W11")
+    assert _memory(org, D3)["E3"] == ("open", "2026-W11")
+    # a rebuild with the same marts changes nothing after the next date
+    assert _build(org, D1)["memory_dates"] == 2
 
 
 def test_a_gap_restarts_the_run(org):
@@ -147,15 +152,21 @@ def test_rebuild_is_identical_and_dry_run_changes_nothing(org):
     assert _snapshot(org) == before
 
 
-def test_concurrent_build_of_a_date_is_refused(org):
+def test_concurrent_builds_are_refused(org):
+    """While a build holds the lock (another connection), no other build runs:
+    not of the same date, nor of another (memory spans dates)."""
     from review_pipeline.db import step_lock
     from review_pipeline.errors import StepLocked
 
+    _marts(org, D1, ("E1",))
     _marts(org, D2, ("E1",))
     with engine_of(org).connect() as conn, conn.begin():
-        with step_lock(conn, "advice.build", D2.isoformat()):
-            with pytest.raises(StepLocked, match="advice.build' for 2026-03-15 is already running"):
-                _build(org, D2)
+        with step_lock(conn, "advice.build"):
+            for day in (D2, D1):
+                with pytest.raises(StepLocked, match="step 'advice.build' is already running"):
+                    _build(org, day)
+    with engine_of(org).connect() as conn:
+        assert conn.execute(sa.text("select count(*) from mart.advice_item")).scalar_one() == 0
     # the lock is gone with the holder's transaction
     assert _build(org, D2)["rows_out"] == 1
 
