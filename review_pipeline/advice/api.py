@@ -251,7 +251,7 @@ def advice_for(
     current: list[AdviceItem] = []
     resolved: list[AdviceItem] = []
     for r in rows:
-        since_date = r["since_date"]
+        since_date = r.get("since_date")
         if r["which"] == "resolved":
             status = "resolved"
         else:
