@@ -1,7 +1,7 @@
 """Read the advice of a review date for one scope: ranked items with their memory.
 
 ``advice_for(settings, review_date, scope)`` is what the packs, the e-mail and
-the CLI call (contract: /tmp/rp/pack_contract.md, docs/advice.md).
+the CLI call (docs/advice.md).
 
 Scopes (default deny, as in :mod:`review_pipeline.reports.scope`):
 

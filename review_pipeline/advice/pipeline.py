@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from review_pipeline.advice.rules import RULES, Rule, rule_params
+from review_pipeline.advice.rules import RULES, rule_params
 from review_pipeline.db import read_sql, split_statements, step_lock, warehouse_engine
 from review_pipeline.errors import ConfigError, UserError
 from review_pipeline.settings import Settings
@@ -115,7 +115,6 @@ def build_advice_date(
     settings: Settings,
     review_date: date,
     *,
-    rules: tuple[Rule, ...] = RULES,
     dry_run: bool = False,
 ) -> dict[str, Any]:
     """Replace the advice items of ``review_date`` in one transaction; returns counts.
@@ -163,7 +162,7 @@ def build_advice_date(
                     sa.text("delete from mart.advice_item where review_date = :d"),
                     {"d": review_date},
                 )
-                for rule in rules:
+                for rule in RULES:
                     started = time.monotonic()
                     for clause in _statements(rule.file):
                         wanted = {k: v for k, v in params.items() if k in clause._bindparams}
