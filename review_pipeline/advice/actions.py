@@ -76,6 +76,18 @@ def _a02(
     )
 
 
+def _red_reasons(ev: Mapping[str, Any], language: str) -> list[str]:
+    """The RED reasons other than the overdue events, as labels (error finding, no update)."""
+    from review_pipeline.reports.labels import CHECK_REASON_LABELS
+
+    out = []
+    for reason in ev.get("reasons") or []:
+        if reason in ("ERROR_FINDING", "NO_UPDATE"):
+            zh, en = CHECK_REASON_LABELS[reason]
+            out.append(zh if language == "zh-CN" else en)
+    return out
+
+
 def _a03(
     who: str, subject_id: str, subject_name: str | None, ev: Mapping[str, Any], language: str
 ) -> str:
@@ -83,20 +95,20 @@ def _a03(
     overdue = ev.get("overdue") or {}
     names_zh = {"tender": "招标", "order": "下单", "collection": "回款"}
     visit = ev.get("last_visit_date")
+    others = _red_reasons(ev, language)
     if zh:
-        parts = "、".join(f"{names_zh.get(k, k)}逾期{v}天" for k, v in overdue.items())
-        reasons = parts or "、".join(ev.get("reasons") or [])
+        parts = [f"{names_zh.get(k, k)}逾期{v}天" for k, v in overdue.items()] + others
         seen = f"，最近拜访 {visit}" if visit else "，无拜访记录"
         return (
             f"红灯项目 {subject_id}（{subject_name or '-'}，"
-            f"{money(ev.get('amount_cny'), language)}，{ev.get('owner') or '-'}）：{reasons}{seen}"
+            f"{money(ev.get('amount_cny'), language)}，{ev.get('owner') or '-'}）："
+            f"{'、'.join(parts) or '-'}{seen}"
         )
-    parts = ", ".join(f"{k} overdue {v} days" for k, v in overdue.items())
-    reasons = parts or ", ".join(ev.get("reasons") or [])
+    parts = [f"{k} overdue {v} days" for k, v in overdue.items()] + others
     seen = f"; last visit {visit}" if visit else "; never visited"
     return (
         f"RED project {subject_id} ({subject_name or '-'}, {money(ev.get('amount_cny'), language)},"
-        f" {ev.get('owner') or '-'}): {reasons}{seen}"
+        f" {ev.get('owner') or '-'}): {', '.join(parts) or '-'}{seen}"
     )
 
 

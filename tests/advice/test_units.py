@@ -87,3 +87,17 @@ def test_action_texts_carry_the_figures():
     for rule in RULE_IDS:
         for language in ("zh-CN", "en"):
             assert action_text(rule, "N", "E1", {}, language)
+
+
+def test_red_project_text_names_overdue_events_and_red_reasons():
+    ev = {"amount_cny": 800, "owner": "Wang", "overdue": {"collection": 5, "tender": 10},
+          "reasons": ["EVENT_OVERDUE", "ERROR_FINDING", "NO_VISIT"], "last_visit_date": None}  # fmt: skip
+    assert action_text("A03", "ACME", "L1", ev, "en") == (
+        "RED project L1 (ACME, ¥800, Wang): collection overdue 5 days, tender overdue 10 days, "
+        "error finding; never visited"
+    )
+    zh = action_text("A03", "ACME", "L1", {**ev, "last_visit_date": "2026-03-01"}, "zh-CN")
+    assert zh == (
+        "红灯项目 L1（ACME，¥800，Wang）：回款逾期5天、招标逾期10天、存在错误级检查问题，"
+        "最近拜访 2026-03-01"
+    )
