@@ -125,6 +125,13 @@ def advice(
     out.print(f"{tail}; {len(resolved)} resolved since the previous review")
 
 
+def _cited(item: Any) -> str:
+    """The cited report and its row key, compactly (``R7 I-2031``, ``R5 EAST SRV 2026-04-01``)."""
+    skip = ("business_unit", "level")
+    values = [str(v) for k, v in item.row_key.items() if v and k not in skip]
+    return " ".join([item.sheet, *values])
+
+
 def _table(items: list[Any], language: str, heading: str) -> None:
     from rich.table import Table
 
@@ -143,7 +150,7 @@ def _table(items: list[Any], language: str, heading: str) -> None:
             f"{item.subject_name} ({item.subject_id})",
             item.action,
             money(item.stake_cny, language),
-            f"{item.sheet} {', '.join(f'{k}={v}' for k, v in item.row_key.items() if v)}",
+            _cited(item),
             item.since,
             status.get(item.status, item.status),
         )
