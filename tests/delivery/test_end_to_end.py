@@ -25,6 +25,28 @@ def _number(value: Any) -> float:
     return float(value) if isinstance(value, int | float | Decimal) else 0.0
 
 
+def _email_advice_is_the_sheets_top(msg: Any, workbook: Any, top_n: int) -> int:
+    """The e-mail's action items are the first open items of the pack's 行动建议 sheet,
+    in the same order, and no others; returns how many were compared."""
+    import html
+
+    sheet = workbook["行动建议"]
+    header_at = next(r for r in range(1, 10) if sheet.cell(row=r, column=4).value == "建议行动")
+    actions: list[str] = []
+    for row in sheet.iter_rows(min_row=header_at + 1, values_only=True):
+        if not any(row):
+            break  # the blank row before the resolved section
+        actions.append(str(row[3]))
+    expected = actions[:top_n]
+    body = msg.get_body(preferencelist=("html",)).get_content()
+    positions = [body.find(html.escape(a)) for a in expected]
+    assert all(p >= 0 for p in positions), "an item of the sheet's top is missing from the e-mail"
+    assert positions == sorted(positions), "the e-mail lists the items in another order"
+    shown = body.count('<span class="sev-')
+    assert shown == len(expected), (shown, len(expected))
+    return len(expected)
+
+
 def test_built_packs_arrive_with_exactly_each_managers_rows(
     rs: Any,  # noqa: F811 - the fixture imported above
     smtp_server: SmtpServer,
@@ -32,6 +54,7 @@ def test_built_packs_arrive_with_exactly_each_managers_rows(
     import openpyxl
     import pandas as pd
 
+    from review_pipeline.advice.pipeline import build_advice
     from review_pipeline.db import warehouse_engine
     from review_pipeline.delivery.pipeline import send_packs, summarise_delivery
     from review_pipeline.packs.naming import sheet_name
@@ -51,6 +74,7 @@ def test_built_packs_arrive_with_exactly_each_managers_rows(
             sa.text("update dw.dim_employee set email = lower(employee_id) || '@example.com'")
         )
     build_weekly_reports(rs, D)
+    build_advice(rs, D)
     settings = rs.model_copy(
         update={"smtp": SmtpSettings(transport="smtp", host=smtp_server.host,
                                      port=smtp_server.port, wait_for_retries_seconds=0)}
@@ -69,7 +93,7 @@ def test_built_packs_arrive_with_exactly_each_managers_rows(
     ), "one message per queued pack, to its manager"
 
     reports = reports_for("weekly")
-    checked = keys = 0
+    checked = keys = advised = 0
     for item in received:
         msg = item.message
         manager = msg["X-Review-Pack"].split()[2]
@@ -77,6 +101,7 @@ def test_built_packs_arrive_with_exactly_each_managers_rows(
         [attachment] = list(msg.iter_attachments())
         data = attachment.get_content()
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+        advised += _email_advice_is_the_sheets_top(msg, workbook, settings.advice.top_n)
         scope = Scope("manager", manager)
         for report in reports:
             sheet = sheet_name(f"{report.number} {title(report.name, 'zh-CN')}")
@@ -107,5 +132,6 @@ def test_built_packs_arrive_with_exactly_each_managers_rows(
                 )  # fmt: skip
             checked += 1
     assert checked > 10 and keys > 5, (checked, keys)
+    assert advised > 0, "no manager's pack carried advice: the comparison checked nothing"
     result = summarise_delivery(settings, D)
     assert result["rows_out"] == len(queued)
