@@ -22,6 +22,7 @@ value is a bind parameter.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -30,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from review_pipeline.db import read_sql
+from review_pipeline.db import raw_psycopg, read_sql
 from review_pipeline.packs.caps import ROW_CAPS
 from review_pipeline.reports.catalog import Report
 
@@ -241,9 +242,18 @@ class ManagerStream:
     are skipped.
     """
 
-    def __init__(self, rows: Iterator[dict[str, Any]]) -> None:
-        self._rows = rows
-        self._next: dict[str, Any] | None = None
+    def __init__(self, rows: Iterator[Sequence[Any]], keys: Sequence[str]) -> None:
+        """``rows``: tuples with the query's ``keys`` (the pack columns among them)."""
+        keys = list(keys)
+        self._rows = iter(rows)
+        self._manager = keys.index(MANAGER_COLUMN)
+        self._count = keys.index(COUNT_COLUMN)
+        data = [i for i, k in enumerate(keys) if k not in _PACK_COLUMNS]
+        self._names = [keys[i] for i in data]
+        # itemgetter of two or more indexes returns a tuple; a single index is
+        # repeated so it does too (zip stops at the one name)
+        self._pick = operator.itemgetter(*data, *data[:1] if len(data) == 1 else ())
+        self._next: Sequence[Any] | None = None
         self._done = False
         self._advance()
 
@@ -256,19 +266,21 @@ class ManagerStream:
 
     def count_for(self, manager_id: str) -> int:
         """How many rows ``manager_id`` has (0 when none); skips earlier managers."""
-        while self._next is not None and self._next[MANAGER_COLUMN] < manager_id:
+        m = self._manager
+        while self._next is not None and self._next[m] < manager_id:
             self._advance()
-        if self._next is not None and self._next[MANAGER_COLUMN] == manager_id:
-            return int(self._next[COUNT_COLUMN])
+        if self._next is not None and self._next[m] == manager_id:
+            return int(self._next[self._count])
         return 0
 
     def rows_for(self, manager_id: str) -> Iterator[dict[str, Any]]:
-        """Yield ``manager_id``'s rows (without the pack columns)."""
+        """Yield ``manager_id``'s rows as dicts (without the pack columns)."""
         self.count_for(manager_id)
-        while self._next is not None and self._next[MANAGER_COLUMN] == manager_id:
+        m, names, pick = self._manager, self._names, self._pick
+        while self._next is not None and self._next[m] == manager_id:
             row = self._next
             self._advance()
-            yield {k: v for k, v in row.items() if k not in _PACK_COLUMNS}
+            yield dict(zip(names, pick(row), strict=False))
 
 
 def open_streams(
@@ -283,12 +295,17 @@ def open_streams(
 ) -> dict[str, ManagerStream]:
     """Open one server-side cursor per report on ``conn`` (inside its transaction).
 
+    The cursors are psycopg's own (named, on the driver connection under
+    ``conn``, so in its transaction and snapshot): rows come as plain tuples,
+    without SQLAlchemy's per-row objects (a third of the read's client time).
+
     ``caps``: report name -> the most rows a manager's sheet shows
     (:func:`review_pipeline.packs.caps.row_caps`); the database returns no more.
     """
     streams: dict[str, ManagerStream] = {}
     caps = caps or {}
-    for report in reports:
+    driver = raw_psycopg(conn)
+    for number, report in enumerate(reports):
         cap = int(caps.get(report.name, 0)) if report.name in ROW_CAPS else 0
         params = {
             "review_date": review_date,
@@ -297,9 +314,11 @@ def open_streams(
             "row_cap": cap,
         }
         clause = partition_query(report, capped=cap > 0)
+        compiled = clause.compile(dialect=conn.dialect)
         wanted = {k: v for k, v in params.items() if k in clause._bindparams}
-        result = conn.execution_options(stream_results=True, yield_per=batch_rows).execute(
-            clause, wanted
-        )
-        streams[report.name] = ManagerStream(dict(r) for r in result.mappings())
+        cursor = driver.cursor(name=f"packs_{number}")
+        cursor.itersize = batch_rows
+        cursor.execute(str(compiled), wanted)
+        keys = [column.name for column in cursor.description or ()]
+        streams[report.name] = ManagerStream(iter(cursor), keys)
     return streams
