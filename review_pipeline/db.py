@@ -278,6 +278,22 @@ def step_lock(
     yield
 
 
+@contextlib.contextmanager
+def build_transaction(conn: Connection, *, dry_run: bool) -> Generator[None, None, None]:
+    """One transaction for a build step: committed at the end, or rolled back for a
+    dry run (the step ran in full, its counts are real, nothing stays) or on error."""
+    trans = conn.begin()
+    try:
+        yield
+    except BaseException:
+        trans.rollback()
+        raise
+    if dry_run:
+        trans.rollback()
+    else:
+        trans.commit()
+
+
 # --------------------------------------------------------------------------- SQL
 def sql_dir() -> Path:
     """The repository's ``sql/`` folder (override with ``REVIEW_SQL_DIR``)."""

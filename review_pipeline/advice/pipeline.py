@@ -24,7 +24,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from review_pipeline.advice.rules import RULES, rule_params
-from review_pipeline.db import read_sql, split_statements, step_lock, warehouse_engine
+from review_pipeline.db import (
+    build_transaction,
+    read_sql,
+    split_statements,
+    step_lock,
+    warehouse_engine,
+)
 from review_pipeline.errors import ConfigError, UserError
 from review_pipeline.settings import Settings
 
@@ -128,8 +134,7 @@ def build_advice_date(
     timings: dict[str, int] = {}
     engine = warehouse_engine(settings)
     with engine.connect() as conn:
-        trans = conn.begin()
-        try:
+        with build_transaction(conn, dry_run=dry_run):
             conn.execute(sa.text("set local jit = off"))
             with step_lock(conn, "advice.build", wait_seconds=float(settings.lock_timeout_seconds)):
                 _check_schema(conn)
@@ -194,13 +199,6 @@ def build_advice_date(
                 started = time.monotonic()
                 memory_dates = _update_memory(conn, review_date)
                 timings["memory"] = int((time.monotonic() - started) * 1000)
-            if dry_run:
-                trans.rollback()
-            else:
-                trans.commit()
-        except BaseException:
-            trans.rollback()
-            raise
     log.info(
         "advice for %s: %s%s", review_date, counts, " (dry run, rolled back)" if dry_run else ""
     )

@@ -18,7 +18,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from review_pipeline.db import read_sql, split_statements, step_lock, warehouse_engine
+from review_pipeline.db import (
+    build_transaction,
+    read_sql,
+    split_statements,
+    step_lock,
+    warehouse_engine,
+)
 from review_pipeline.reports.catalog import Cadence, Report, reports_for
 from review_pipeline.settings import Settings
 
@@ -110,8 +116,7 @@ def build_reports(
     timings: dict[str, int] = {}
     engine = warehouse_engine(settings)
     with engine.connect() as conn:
-        trans = conn.begin()
-        try:
+        with build_transaction(conn, dry_run=dry_run):
             conn.execute(sa.text("set local jit = off"))
             with step_lock(
                 conn,
@@ -129,13 +134,6 @@ def build_reports(
                         {"d": review_date},
                     ).scalar_one()
                     timings[report.table] = int((time.monotonic() - started) * 1000)
-            if dry_run:
-                trans.rollback()
-            else:
-                trans.commit()
-        except BaseException:
-            trans.rollback()
-            raise
     log.info(
         "reports for %s: %s%s", review_date, counts, " (dry run, rolled back)" if dry_run else ""
     )
