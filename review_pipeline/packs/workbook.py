@@ -71,6 +71,8 @@ WIDTH_SAMPLE_ROWS = 50
 # openpyxl's temporary file: creating, reopening and deleting ~13 files per pack
 # cost 1.5-2 ms each on this disk; larger sheets stream to a file (flat memory)
 MEMORY_SHEET_ROWS = 10_000
+# distinct texts whose cell XML a sheet remembers (labels, names, codes repeat)
+TEXT_CACHE_SIZE = 20_000
 
 CNY_FORMAT = "#,##0.00"
 PCT_FORMAT = "0.0%"
@@ -89,6 +91,8 @@ FLAG_COLOURS = {
 _MONTH_COLUMNS = {"month_start", "target_month", "accuracy_month"}
 _DATE_COLUMNS = {"period_start", "period_end", "due_date", "created_on", "last_visit_date"}
 _LIST_COLUMNS = {"check_reasons", "finding_rule_ids"}
+# column kinds whose display value is the value itself (booleans as yes/no)
+_PLAIN_KINDS = frozenset({"value", "cny", "pct", "pts", "date", "month"})
 _NEGATIVE_RED = ("_change_cny", "_growth_ratio", "_change_pts")
 # internal columns a reader does not need (constant for the whole pack)
 _HIDDEN_COLUMNS = {"review_date"}
@@ -420,6 +424,14 @@ class _SheetWriter:
 
     def render(self, column: _Column, row: Mapping[str, Any]) -> Any:
         """The display value of ``column`` in ``row`` (labels applied, names looked up)."""
+        if column.kind in _PLAIN_KINDS:  # the common case, once per value written
+            value = row.get(column.name)
+            t = type(value)
+            if t is bool:
+                return self.yes if value else self.no
+            if t is datetime and value.tzinfo is not None:  # type: ignore[union-attr]
+                return value.replace(tzinfo=None)  # type: ignore[union-attr]
+            return value
         if column.kind == "name":
             key = {"region_name": ("region", "region_code"), "team_name": ("team", "team_id"),
                    "owner_name": ("employee", "owner_id")}[column.name]  # fmt: skip
@@ -537,6 +549,8 @@ class _RawRows:
             )
         }
         self.epoch = book.epoch
+        self._texts: dict[str, tuple[str, bool]] = {}
+        self._serials: dict[date, Any] = {}  # dates repeat: their Excel serial numbers
 
     def enable(self) -> bool:
         """Route :class:`_RawRow` rows around openpyxl's cells; False when not possible."""
@@ -574,7 +588,12 @@ class _RawRows:
         kind = column.kind
         t = type(value)
         if t is str:
-            return self._text(ref, value)
+            tail = self._texts.get(value)
+            if tail is None:
+                tail = self._text_tail(value)
+                if len(self._texts) < TEXT_CACHE_SIZE:
+                    self._texts[value] = tail
+            return (f'<c r="{ref}"{tail[0]}' if tail[0] else ""), tail[1]
         if value is None:
             return "", False
         if t is Decimal or t is int or t is float:
@@ -589,14 +608,7 @@ class _RawRows:
             number = repr(value) if t is float else str(value)
             return f'<c r="{ref}"{self._style(sid)}><v>{number}</v></c>', False
         if t is date or t is datetime:
-            if kind in ("date", "month"):
-                name = kind
-            else:
-                name = "datetime" if t is datetime else "date"
-            if t is datetime and value.tzinfo is not None:
-                raise ValueError(f"a time-zone-aware datetime {value!r} reached a cell")
-            serial = _to_excel(value, self.epoch)
-            return f'<c r="{ref}"{self._style(self.ids[name])}><v>{serial}</v></c>', False
+            return self._date(ref, kind, value), False
         if t is bool:
             return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>', False
         safe = safe_value(value, max_chars=self.limit)
@@ -606,7 +618,27 @@ class _RawRows:
             return self._text(ref, safe.value)
         return self.cell(ref, column, safe.value)
 
+    def _date(self, ref: str, kind: str, value: date) -> str:
+        """A date (or naive datetime) cell: its Excel serial number with a date style."""
+        if kind in ("date", "month"):
+            name = kind
+        else:
+            name = "datetime" if type(value) is datetime else "date"
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            raise ValueError(f"a time-zone-aware datetime {value!r} reached a cell")
+        serial = self._serials.get(value)
+        if serial is None:
+            serial = self._serials[value] = _to_excel(value, self.epoch)
+        return f'<c r="{ref}"{self._style(self.ids[name])}><v>{serial}</v></c>'
+
     def _text(self, ref: str, value: str) -> tuple[str, bool]:
+        tail, cut = self._text_tail(value)
+        return (f'<c r="{ref}"{tail}' if tail else ""), cut
+
+    def _text_tail(self, value: str) -> tuple[str, bool]:
+        """A text cell's XML after its reference (empty for an empty text), and was_cut.
+
+        Cached per text by :meth:`cell` (labels, names and codes repeat on every row)."""
         text, cut = clean_text(value, max_chars=self.limit)
         if not text:
             return "", False
@@ -617,7 +649,7 @@ class _RawRows:
             sid = self.ids["text_guard"] if needs_text_guard(text) else 0
         space = ' xml:space="preserve"' if text != text.strip() else ""
         return (
-            f'<c r="{ref}"{self._style(sid)} t="inlineStr"><is><t{space}>{_escape(text)}</t></is></c>',
+            f'{self._style(sid)} t="inlineStr"><is><t{space}>{_escape(text)}</t></is></c>',
             cut,
         )
 
@@ -630,7 +662,16 @@ class _RawRows:
     ) -> tuple[_RawRow, int]:
         parts = [f'<row r="{row_idx}">']
         cut = 0
+        texts = self._texts
         for letter, column, value in zip(letters, columns, values, strict=True):
+            if value is None:
+                continue
+            if type(value) is str and value in texts:  # :meth:`cell`'s cached text, inline
+                tail, was_cut = texts[value]
+                if tail:
+                    parts.append(f'<c r="{letter}{row_idx}"{tail}')
+                    cut += was_cut
+                continue
             xml, was_cut = self.cell(f"{letter}{row_idx}", column, value)
             parts.append(xml)
             cut += was_cut
