@@ -820,10 +820,8 @@ def _set_widths(ws: Any, columns: list[_Column], sample: list[list[Any]]) -> Non
 
     for index, column in enumerate(columns, 1):
         width = _display_width(column.label)
-        for values in sample:
-            value = values[index - 1]
-            if value is not None:
-                width = max(width, _display_width(_width_text(column, value)))
+        for value in _width_candidates(column, [v[index - 1] for v in sample]):
+            width = max(width, _display_width(_width_text(column, value)))
         ws.column_dimensions[get_column_letter(index)].width = max(8, min(width + 2, 50))
 
 
@@ -836,6 +834,24 @@ def _conditional_formats(ws: Any, columns: list[_Column], last_row: int, languag
             _flag_rules(ws, letter, last_row, language)
         elif column.name.endswith(_NEGATIVE_RED):
             _negative_rule(ws, letter, last_row)
+
+
+def _width_candidates(column: _Column, values: list[Any]) -> Iterable[Any]:
+    """The values whose widths decide a column's width (the widest is among them).
+
+    Money is formatted monotonically in its absolute value, so only the largest
+    and the smallest number can be the widest; a text counts once however often
+    it repeats; any other value (equal numbers may print differently) each time.
+    """
+    present = [v for v in values if v is not None]
+    if not present:
+        return ()
+    if column.kind == "cny" and all(
+        type(v) is not bool and isinstance(v, Decimal | float | int) for v in present
+    ):
+        return (max(present), min(present))
+    texts = dict.fromkeys(v for v in present if type(v) is str)
+    return [*texts, *(v for v in present if type(v) is not str)]
 
 
 def _width_text(column: _Column, value: Any) -> str:
