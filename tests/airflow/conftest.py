@@ -27,6 +27,17 @@ def _load_testenv():
 AIRFLOW_HOME = _load_testenv().configure()
 
 
+@pytest.fixture(autouse=True)
+def _forget_task_context():
+    """dag.test() runs tasks in this process and leaves their AIRFLOW_CTX_* variables
+    behind; ops.record_step would credit later tests' steps to that run. Drop them."""
+    import os
+
+    yield
+    for key in [k for k in os.environ if k.startswith("AIRFLOW_CTX_")]:
+        del os.environ[key]
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
     """A freshly reset SQLite metadata DB (once per session); returns AIRFLOW_HOME."""
