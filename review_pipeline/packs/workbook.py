@@ -71,6 +71,10 @@ WIDTH_SAMPLE_ROWS = 50
 # openpyxl's temporary file: creating, reopening and deleting ~13 files per pack
 # cost 1.5-2 ms each on this disk; larger sheets stream to a file (flat memory)
 MEMORY_SHEET_ROWS = 10_000
+# deflate level of the workbook's zip entries: level 1 compresses sheet XML three
+# times faster than zlib's default 6 (380 vs 130 MB/s measured) for a file about
+# a quarter larger (a capped pack stays a few MB, far below the mail limit)
+ZIP_LEVEL = 1
 # distinct texts whose cell XML a sheet remembers (labels, names, codes repeat)
 TEXT_CACHE_SIZE = 20_000
 
@@ -172,12 +176,13 @@ class _FixedTimeZip(zipfile.ZipFile):
     """A ZipFile whose entries all carry one fixed time (no wall clock in the bytes)."""
 
     def __init__(self, path: Path, stamp: tuple[int, int, int, int, int, int]) -> None:
-        super().__init__(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
+        super().__init__(path, "w", zipfile.ZIP_DEFLATED, allowZip64=True, compresslevel=ZIP_LEVEL)
         self._stamp = stamp
 
     def _info(self, arcname: str) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(arcname, date_time=self._stamp)
         info.compress_type = zipfile.ZIP_DEFLATED
+        info._compresslevel = ZIP_LEVEL  # type: ignore[attr-defined]
         info.external_attr = 0o600 << 16
         return info
 
