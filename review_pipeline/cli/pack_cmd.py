@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -68,16 +68,34 @@ def build(
         state = "new" if pack["new"] else ("dry run" if dry_run else "unchanged")
         out.print(
             f"  {pack['manager_id']:<12} {pack['rows']:>8} rows  {state:<9} {pack['display_name']}"
+            + _capped_note(pack["summary"])
         )
     for manager_id, reason in sorted(result.skipped.items()):
         out.print(f"  [yellow]{manager_id:<12} skipped[/]: {reason}")
     summary = result.as_dict()
+    largest = max((pack.get("bytes", 0) for pack in result.packs), default=0)
     out.print(
         f"[bold]{result.kind} packs {result.period}[/]: {summary['packs_built']} built "
         f"({summary['packs_new']} new, {summary['packs_unchanged']} unchanged), "
         f"{len(result.skipped)} skipped, {result.rows_in:,} rows, {result.seconds:.1f} s"
+        + (f", largest {_size(largest)}" if largest else "")
         + (" (dry run, nothing recorded)" if dry_run else "")
     )
+
+
+def _size(count: int) -> str:
+    """``1.6 MB`` / ``45 KB``."""
+    return f"{count / 1e6:.1f} MB" if count >= 1_000_000 else f"{max(1, round(count / 1e3))} KB"
+
+
+def _capped_note(summary: dict[str, Any]) -> str:
+    """`` · capped: R6 5,000/83,412`` for the sheets that show only their most important rows."""
+    capped = [
+        f"{name.split()[0]} {record['shown']:,}/{record['total']:,}"
+        for name, record in (summary.get("sheets") or {}).items()
+        if record.get("capped")
+    ]
+    return f"  [dim]capped: {', '.join(capped)}[/]" if capped else ""
 
 
 @pack_app.command("preview")

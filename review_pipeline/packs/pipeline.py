@@ -353,6 +353,7 @@ class _Job:
             "sha256": sha,
             "new": new,
             "rows": written.rows_written,
+            "bytes": path.stat().st_size,
             "empty": written.empty,
             "summary": written.summary,
         }

@@ -3,6 +3,7 @@ in importance order, with the true total on the sheet, the cover and the summary
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -251,3 +252,28 @@ def test_english_note_names_the_total_and_the_command():
         " lead-ledger --date 2026-03-15 --scope manager:E10003 --format csv"
         " (table mart.rpt_lead_ledger)"
     )
+
+
+def test_pack_build_lists_capped_sheets_and_the_largest_pack(pack_world, monkeypatch, capsys):
+    """`pack build` says which sheets were capped (shown/total) and the largest pack's size."""
+    from review_pipeline.cli.app import main
+
+    monkeypatch.setenv("REVIEW_WAREHOUSE_URL", pack_world.warehouse_url.get_secret_value())
+    monkeypatch.setenv("REVIEW_HOME", str(pack_world.home))
+    monkeypatch.setenv("REVIEW_PACKS__LEDGER_MAX_ROWS", "3")
+    monkeypatch.setenv("REVIEW_PACKS__RECEIVABLES_MAX_ROWS", "0")
+    try:
+        main(["pack", "build", "--date", D.isoformat(), "--dry-run"])
+    except SystemExit as exc:
+        assert not exc.code
+    out = capsys.readouterr().out
+    _, total = _expected(pack_world, _report("lead-ledger"), "X", 3)
+    assert f"capped: R6 3/{total:,}" in out
+    assert "R7" not in out.split("capped:")[1].splitlines()[0]  # receivables uncapped
+    assert re.search(r"largest \d+ KB", out), out
+
+
+def _report(name: str) -> Any:
+    from review_pipeline.reports.catalog import get_report
+
+    return get_report(name)
