@@ -362,6 +362,14 @@ def _airflow_child_runs(plan: dict[str, Any], emit: Callable[..., None]) -> None
     stamp = home / f".migrated-{airflow_version}"
     if not stamp.exists():
         airflow_db.initdb()
+        from airflow.models.pool import Pool
+
+        from review_pipeline.assets import WAREHOUSE_POOL
+
+        # dag.test() ignores pools, but a scheduler started on this home would wait for it
+        Pool.create_or_update_pool(
+            WAREHOUSE_POOL, 1, "Tasks writing the review warehouse", include_deferred=False
+        )
         stamp.touch()
     from airflow.sdk.execution_time.supervisor import in_process_api_server
 

@@ -10,6 +10,7 @@ starts no Airflow at all.
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from datetime import date
 from email import message_from_bytes, policy
@@ -85,6 +86,9 @@ def test_demo_runs_the_dags_writes_packs_and_emails_and_a_second_run_only_report
     cfg = review_home / "airflow" / "airflow.cfg"
     assert cfg.stat().st_mode & 0o077 == 0  # it holds the API secrets
     assert any("api-server" in line for line in first.airflow_ui)
+    with sqlite3.connect(review_home / "airflow" / "airflow.db") as meta:
+        pools = dict(meta.execute("select pool, slots from slot_pool").fetchall())
+    assert pools.get("review_warehouse") == 1
 
     started = time.monotonic()
     second = run_demo(settings, profile="tiny", seed=5, live_days=2, say=said.append)
