@@ -21,7 +21,6 @@ import sys
 import time
 from datetime import date, timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from tests.warehouse.bench_large import DAY_OF_CHANGES, FILL, _run
@@ -80,7 +79,11 @@ def one_day(url: str) -> dict[str, object]:
     _run(warehouse_engine(settings), SCALE_DAY)
     summary = build.build_day(settings, DAY)
     lead = summary["steps"]["fct_lead_state"]
-    return {"day_s": summary["duration_ms"] / 1000, "lead_step_ms": lead["ms"], "lead_step_rows": lead.get("rows")}
+    return {
+        "day_s": summary["duration_ms"] / 1000,
+        "lead_step_ms": lead["ms"],
+        "lead_step_rows": lead.get("rows"),
+    }
 
 
 def main() -> None:
