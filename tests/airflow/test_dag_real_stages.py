@@ -1,6 +1,6 @@
-"""The real pipeline through Airflow: ``dag.test()`` with the real stages on a tiny world.
+"""The real pipeline through Airflow: ``dag.test()`` with the real stages on the small profile.
 
-No stand-ins here. A tiny simulated world (CRM database and finance files)
+No stand-ins here. A small-profile simulated world (CRM database and finance files)
 is caught up in bulk to the Thursday, as an operator's CLI backfill would
 (:func:`review_pipeline.demo.catch_up_history`); then ``review_daily`` runs
 for Friday, Saturday and Sunday, the simulator moving the sources on one day
@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 SUNDAY = date(2026, 11, 22)
 LIVE_DAYS = [SUNDAY - timedelta(days=n) for n in (2, 1, 0)]  # Friday, Saturday, Sunday
 HISTORY_END = LIVE_DAYS[0] - timedelta(days=1)
-PROFILE, SEED = "tiny", 7
+PROFILE, SEED = "small", 7
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DAILY_STEPS = [
     "prepare_warehouse",
@@ -95,7 +95,7 @@ def _step_runs(engine: sa.Engine, run_id: str) -> list[Any]:
 
 @pytest.fixture(scope="module")
 def world(make_database, tmp_path_factory) -> Iterator[dict[str, Any]]:
-    """A tiny world caught up to the Thursday; the environment the DAG tasks read."""
+    """A small-profile world caught up to the Thursday; the environment the DAG tasks read."""
     from review_pipeline.db import normalise_url
     from review_pipeline.demo import catch_up_history
     from review_pipeline.migrations.runner import upgrade
