@@ -319,6 +319,8 @@ def run_benchmark(
     env = dict(os.environ)
 
     state = _world(profile, seed) if reuse else None
+    if reuse and state is None:
+        _refuse_to_replace(profile, seed)
     if state is not None:
         result = StageResult(
             "generate", [], 0.0, 0.0, note=f"reused (world {state[0]} .. {state[1]} exists)"
@@ -398,6 +400,23 @@ def _world(profile: str, seed: int) -> tuple[date, date] | None:
     if state is None or state[0].profile != profile or state[0].seed != seed:
         return None
     return state[0].start, state[1]
+
+
+def _refuse_to_replace(profile: str, seed: int) -> None:
+    """Stop before generation would replace another simulated world in this REVIEW_HOME."""
+    from review_pipeline.errors import UserError
+    from review_pipeline.settings import load_settings
+    from review_pipeline.simulator.world import world_state
+
+    settings = load_settings()
+    state = world_state(settings)
+    if state is not None:
+        other = state[0]
+        raise UserError(
+            f"{settings.home} holds a simulated {other.profile} world (seed {other.seed}); "
+            f"benchmarking {profile} (seed {seed}) would replace it. Use another REVIEW_HOME "
+            "for the benchmark, or pass --fresh to replace it"
+        )
 
 
 def bench_warehouse_url() -> str:

@@ -175,6 +175,12 @@ def test_bench_on_the_tiny_profile(db_settings, tmp_path: Path, pg_admin_url: st
         second = again.stage("extract")
         assert second is not None and second.ok
         assert second.rows == extract.rows
+
+        # another world in this REVIEW_HOME is never replaced without --fresh
+        from review_pipeline.errors import UserError
+
+        with pytest.raises(UserError, match="holds a simulated tiny world"):
+            run_benchmark("tiny", out, seed=8)
     finally:
         dispose_engines()
         with psycopg.connect(libpq_dsn(pg_admin_url), autocommit=True) as conn:
