@@ -658,6 +658,23 @@ class _RawRows:
             cut,
         )
 
+    def text_row(
+        self, letters: Sequence[str], texts: Sequence[str], row_idx: int, style: Any
+    ) -> _RawRow:
+        """A row of texts in one style (the header), as :func:`_cell` would write them."""
+        sid = self.ws.parent._cell_styles.add(style)
+        parts = [f'<row r="{row_idx}">']
+        for letter, value in zip(letters, texts, strict=True):
+            text = clean_text(value)[0]
+            if text:
+                space = ' xml:space="preserve"' if text != text.strip() else ""
+                parts.append(
+                    f'<c r="{letter}{row_idx}"{self._style(sid)} t="inlineStr">'
+                    f"<is><t{space}>{_escape(text)}</t></is></c>"
+                )
+        parts.append("</row>")
+        return _RawRow(("".join(parts),))
+
     def row(
         self,
         letters: Sequence[str],
@@ -732,15 +749,18 @@ def write_report_sheet(
     ws.append([_cell(ws, stamp, styles.stamp)])
     cut_rows = shown < spec.count and not capped
     ws.append(_note_row(ws, styles, meta, spec, shown, capped=capped))
-    ws.append([_cell(ws, c.label, styles.header) for c in columns])
+    letters = [get_column_letter(i) for i in range(1, len(columns) + 1)]
+    fast = _RawRows(ws, styles, writer) if raw else None
+    if fast is not None and not fast.enable():
+        fast = None
+    if fast is not None:
+        ws.append(fast.text_row(letters, [c.label for c in columns], HEADER_ROW, styles.header))
+    else:
+        ws.append([_cell(ws, c.label, styles.header) for c in columns])
 
     written = 0
     cells_cut = 0
     excel_row = FIRST_DATA_ROW
-    fast = _RawRows(ws, styles, writer) if raw else None
-    if fast is not None and not fast.enable():
-        fast = None
-    letters = [get_column_letter(i) for i in range(1, len(columns) + 1)]
 
     def emit(row: dict[str, Any], values: list[Any]) -> None:
         nonlocal written, cells_cut, excel_row

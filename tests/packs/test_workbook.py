@@ -260,12 +260,24 @@ def test_fast_rows_write_the_same_cells_as_openpyxl(tmp_path):
     for name in wa.sheetnames:
         for ra, rb in zip(wa[name].iter_rows(), wb[name].iter_rows(), strict=True):
             for ca, cb in zip(ra, rb, strict=True):
-                assert (ca.value, ca.data_type, ca.number_format, ca.quotePrefix, ca.font.b) == (
+                assert (
+                    ca.value,
+                    ca.data_type,
+                    ca.number_format,
+                    ca.quotePrefix,
+                    ca.font.b,
+                    ca.font.color and ca.font.color.rgb,
+                    ca.fill.fgColor.rgb,
+                    ca.alignment.wrap_text,
+                ) == (
                     cb.value,
                     cb.data_type,
                     cb.number_format,
                     cb.quotePrefix,
                     cb.font.b,
+                    cb.font.color and cb.font.color.rgb,
+                    cb.fill.fgColor.rgb,
+                    cb.alignment.wrap_text,
                 ), (name, ca.coordinate)
                 compared += 1
     assert compared > 150
