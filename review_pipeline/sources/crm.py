@@ -26,13 +26,16 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from dataclasses import field as dc_field
 from datetime import date, datetime, time, timedelta
+from time import perf_counter
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
 import sqlalchemy as sa
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from review_pipeline.db import crm_url, libpq_dsn, raw_psycopg, sql_dir, step_lock, warehouse_engine
 from review_pipeline.errors import ConfigError, ReviewError
@@ -74,6 +77,10 @@ class BatchResult:
     rows_staged: int
     rows_quarantined: int
     watermark: str | None
+    landing_path: str = ""
+    """``direct`` (first load, COPY straight into raw) or ``extract_in`` (staging table)."""
+    phases: dict[str, Any] = dc_field(default_factory=dict)
+    """Seconds per phase (landing, delete_detection, staging, batch_record)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,6 +108,10 @@ def window_end(business_date: date, tz: str) -> datetime:
     return datetime.combine(business_date + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz))
 
 
+COPY_BLOCK = 1 << 20
+"""Bytes gathered from the source's COPY before one write to the warehouse."""
+
+
 def _copy_stream(
     src: psycopg.Connection[Any],
     dst: psycopg.Connection[Any],
@@ -108,7 +119,12 @@ def _copy_stream(
     params: dict[str, Any],
     target: sql.Composable,
 ) -> int:
-    """Stream ``select`` from the source into ``target`` on the warehouse; returns rows copied."""
+    """Stream ``select`` from the source into ``target`` on the warehouse; returns rows copied.
+
+    The source sends one COPY message per row; they are gathered into blocks
+    of about :data:`COPY_BLOCK` bytes and written to the warehouse's
+    ``COPY ... FROM STDIN`` in one call each (bytes only, no Python row objects).
+    """
     rows = 0
     with src.cursor() as scur, dst.cursor() as dcur:
         out_stmt = sql.SQL("copy ({}) to stdout").format(select)
@@ -116,8 +132,17 @@ def _copy_stream(
             scur.copy(out_stmt, params) as out,
             dcur.copy(sql.SQL("copy {} from stdin").format(target)) as inp,
         ):
+            block: list[Any] = []
+            size = 0
             for chunk in out:
-                inp.write(chunk)
+                block.append(chunk)
+                size += len(chunk)
+                if size >= COPY_BLOCK:
+                    inp.write(b"".join(block))
+                    block.clear()
+                    size = 0
+            if block:
+                inp.write(b"".join(block))
         rows = scur.rowcount
     return max(rows, 0)
 
@@ -190,6 +215,117 @@ def extract_entity(
     return result
 
 
+def extraction_select(
+    query: sql.Composable,
+    fields: tuple[str, ...],
+    watermark_col: str | None,
+    batch_id: int,
+    source: str,
+) -> sql.Composed:
+    """The select streamed from the source: the columns of :func:`landing_columns`, in order.
+
+    Batch id and source name as constants, the canonical fields, the row hash
+    (md5 over the canonical text of every field: the same version hashes the
+    same on every run) and the watermark column's value.
+    """
+    hash_expr = sql.SQL("md5(concat_ws(chr(31), {}))").format(
+        sql.SQL(", ").join(
+            sql.SQL("coalesce(q.{}::text, chr(30))").format(sql.Identifier(f)) for f in fields
+        )
+    )
+    cols: list[sql.Composable] = [
+        sql.SQL("{}::bigint").format(sql.Literal(batch_id)),
+        sql.SQL("{}::text").format(sql.Literal(source)),
+    ]
+    cols += [sql.SQL("q.{}").format(sql.Identifier(f)) for f in fields]
+    cols.append(hash_expr)
+    cols.append(
+        sql.SQL("q.{}::timestamptz").format(sql.Identifier(watermark_col))
+        if watermark_col
+        else sql.SQL("null::timestamptz")
+    )
+    return sql.SQL("select {} from ({}) as q").format(sql.SQL(", ").join(cols), query)
+
+
+def landing_columns(fields: tuple[str, ...]) -> tuple[str, ...]:
+    """The raw columns a landing COPY fills, in the order of :func:`extraction_select`."""
+    return ("batch_id", "source", *fields, "row_hash", "source_updated_at")
+
+
+class _Phases:
+    """Seconds per phase of one batch (stored in ``ops.extract_batch.details``)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._started = 0.0
+        self._name = ""
+
+    def start(self, name: str) -> None:
+        self.stop()
+        self._name, self._started = name, perf_counter()
+
+    def stop(self) -> None:
+        if self._name:
+            self.seconds[self._name] = self.seconds.get(self._name, 0.0) + (
+                perf_counter() - self._started
+            )
+            self._name = ""
+
+
+def _land(
+    pg: psycopg.Connection[Any],
+    src: psycopg.Connection[Any],
+    raw: sql.Identifier,
+    select: sql.Composable,
+    params: dict[str, Any],
+    columns: tuple[str, ...],
+    source: str,
+) -> tuple[int, int, str]:
+    """Land the window's rows in raw exactly once; returns (rows read, rows new, path).
+
+    First load (raw holds nothing of ``source``): the source's COPY goes
+    straight into raw, one write, the unique row-hash index refusing a
+    duplicate inside the window (then the staging-table path runs instead).
+    Otherwise the rows go into an index-free temporary table (``extract_in``)
+    and are inserted into raw with ``on conflict do nothing`` on the hash.
+    """
+    col_ids = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    held = pg.execute(
+        sql.SQL("select exists (select 1 from {} where source = %s and op = 'U')").format(raw),
+        (source,),
+    ).fetchone()[0]  # type: ignore[index]
+    if not held:
+        pg.execute("savepoint extract_direct")
+        try:
+            rows = _copy_stream(src, pg, select, params, sql.SQL("{} ({})").format(raw, col_ids))
+        except psycopg.errors.UniqueViolation:
+            pg.execute("rollback to savepoint extract_direct")
+            src.rollback()
+            log.info("%s: the window repeats a row version; landing through extract_in", raw)
+        else:
+            pg.execute("release savepoint extract_direct")
+            return rows, rows, "direct"
+    pg.execute("drop table if exists pg_temp.extract_in")
+    types = {"batch_id": "bigint", "source_updated_at": "timestamptz"}
+    pg.execute(
+        sql.SQL("create temp table extract_in ({}) on commit drop").format(
+            sql.SQL(", ").join(
+                sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(types.get(c, "text")))
+                for c in columns
+            )
+        )
+    )
+    rows_read = _copy_stream(src, pg, select, params, sql.Identifier("extract_in"))
+    pg.execute("analyze extract_in")
+    rows_in = pg.execute(
+        sql.SQL(
+            "insert into {raw} ({cols}) select {cols} from extract_in"
+            " on conflict (source, row_hash) where op = 'U' do nothing"
+        ).format(raw=raw, cols=col_ids)
+    ).rowcount
+    return rows_read, rows_in, "extract_in"
+
+
 def _load_batch(
     pg: psycopg.Connection[Any],
     src: psycopg.Connection[Any],
@@ -205,48 +341,39 @@ def _load_batch(
 ) -> BatchResult:
     source = mapping.source
     raw = sql.Identifier("raw", raw_table(entity))
-    field_ids = sql.SQL(", ").join(sql.Identifier(f) for f in fields)
-    watermark_col = spec.updated_at
-    tmp = sql.Identifier("extract_in")
-    pg.execute(sql.SQL("drop table if exists pg_temp.extract_in"))
-    wm_def = sql.SQL(", _wm timestamptz") if watermark_col else sql.SQL("")
-    pg.execute(
-        sql.SQL("create temp table extract_in ({cols}, row_hash text{wm}) on commit drop").format(
-            cols=sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(f)) for f in fields),
-            wm=wm_def,
-        )
-    )
-    # Hash over the canonical text of every field: the same version hashes the same on every run.
-    hash_expr = sql.SQL("md5(concat_ws(chr(31), {}))").format(
-        sql.SQL(", ").join(
-            sql.SQL("coalesce(q.{}::text, chr(30))").format(sql.Identifier(f)) for f in fields
-        )
-    )
-    select_cols = [sql.SQL("q.{}").format(sql.Identifier(f)) for f in fields] + [hash_expr]
-    if watermark_col:
-        select_cols.append(sql.SQL("q.{}").format(sql.Identifier(watermark_col)))
-    select = sql.SQL("select {} from ({}) as q").format(sql.SQL(", ").join(select_cols), query)
-    rows_read = _copy_stream(src, pg, select, {"window_start": start}, tmp)
+    phases = _Phases()
 
-    rows_in = pg.execute(
-        sql.SQL(
-            "insert into {raw} (batch_id, source, op, row_hash, {cols}) "
-            "select distinct on (t.row_hash) %(b)s, %(s)s, 'U', t.row_hash, {tcols} from extract_in as t "
-            "where not exists (select 1 from {raw} as r where r.source = %(s)s and r.row_hash = t.row_hash)"
-        ).format(
-            raw=raw,
-            cols=field_ids,
-            tcols=sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(f)) for f in fields),
-        ),
-        {"b": batch_id, "s": source},
-    ).rowcount
+    # 1. landing: source rows into raw exactly once (what the COPY floor compares with)
+    phases.start("landing")
+    select = extraction_select(query, fields, spec.updated_at, batch_id, source)
+    rows_read, rows_in, path = _land(
+        pg, src, raw, select, {"window_start": start}, landing_columns(fields), source
+    )
 
+    # 2. delete detection: keys gone from the source (nothing to do before anything is staged)
+    phases.start("delete_detection")
     rows_deleted = 0
+    staging_table = sql.Identifier("staging", STAGING_TABLE.get(entity, entity))
     if spec.delete_detection.mode == "full_compare":
-        rows_deleted = _reconcile_keys(pg, src, source, entity, batch_id, query, keys)
+        staged_any = pg.execute(
+            sql.SQL("select exists (select 1 from {} where source = %s)").format(staging_table),
+            (source,),
+        ).fetchone()[0]  # type: ignore[index]
+        if staged_any:
+            rows_deleted = _reconcile_keys(pg, src, source, entity, batch_id, query, keys)
 
+    # 3. typed staging: casts, quarantine, insert (empty table) or upsert
+    phases.start("staging")
+    if path == "direct" and rows_in:
+        pg.execute(sql.SQL("analyze {}").format(raw))
+    # writers of this staging table wait for each other; readers do not
+    pg.execute(sql.SQL("lock table {} in share row exclusive mode").format(staging_table))
+    empty = not pg.execute(
+        sql.SQL("select exists (select 1 from {})").format(staging_table)
+    ).fetchone()[0]  # type: ignore[index]
     staged, quarantined, _written, amount = pg.execute(
-        staging_upsert(entity).statement, {"raw_id": batch_id, "batch_id": batch_id}
+        staging_upsert(entity, insert_only=empty).statement,
+        {"raw_id": batch_id, "batch_id": batch_id},
     ).fetchone()  # type: ignore[misc]
     if rows_deleted:
         pg.execute(staging_delete(entity), {"batch_id": batch_id, "deleted_at": end})
@@ -255,23 +382,6 @@ def _load_batch(
             f"{source}.{entity} batch {batch_id}: {rows_in} new raw rows but {staged} staged + "
             f"{quarantined} quarantined; nothing was committed"
         )
-
-    new_wm: datetime | None = None
-    if watermark_col:
-        max_seen = pg.execute(sql.SQL("select max(_wm) from extract_in")).fetchone()[0]  # type: ignore[index]
-        if max_seen is not None:
-            new_wm = min(max_seen, end)
-            pg.execute(
-                "insert into ops.watermark (source, entity, last_updated_at) values (%s, %s, %s) "
-                "on conflict (source, entity) do update set last_updated_at = "
-                "greatest(ops.watermark.last_updated_at, excluded.last_updated_at), updated_at = now()",
-                (source, entity, new_wm),
-            )
-    # The checksum of what was read (order-independent) and the amount of the new raw
-    # rows: a reconciliation gate compares it with the amount staged.
-    checksum = pg.execute(
-        "select md5(coalesce(string_agg(row_hash, '' order by row_hash), '')) from extract_in"
-    ).fetchone()[0]  # type: ignore[index]
     amount_in = None
     if "amount_cny" in fields:
         amount_in = pg.execute(
@@ -281,12 +391,38 @@ def _load_batch(
             ).format(raw=raw),
             {"b": batch_id},
         ).fetchone()[0]  # type: ignore[index]
+
+    # 4. the batch's record: watermark and the checksum of what was read (order-independent)
+    phases.start("batch_record")
+    read_from = (
+        sql.SQL("{} where batch_id = {} and op = 'U'").format(raw, sql.Literal(batch_id))
+        if path == "direct"
+        else sql.SQL("extract_in")
+    )
+    max_seen, checksum = pg.execute(
+        sql.SQL(
+            "select max(source_updated_at),"
+            " md5(coalesce(string_agg(row_hash, '' order by row_hash), '')) from {}"
+        ).format(read_from)
+    ).fetchone()  # type: ignore[misc]
+    new_wm: datetime | None = None
+    if spec.updated_at and max_seen is not None:
+        new_wm = min(max_seen, end)
+        pg.execute(
+            "insert into ops.watermark (source, entity, last_updated_at) values (%s, %s, %s) "
+            "on conflict (source, entity) do update set last_updated_at = "
+            "greatest(ops.watermark.last_updated_at, excluded.last_updated_at), updated_at = now()",
+            (source, entity, new_wm),
+        )
+    phases.stop()
+    details: dict[str, Any] = {f"{k}_s": round(v, 4) for k, v in phases.seconds.items()}
+    details["landing_path"] = path
     pg.execute(
         "update ops.extract_batch set rows_read = %s, rows_in = %s, rows_raw = %s, rows_deleted = %s,"
         " rows_staged = %s,"
         " rows_quarantined = %s, amount_in_cny = %s, amount_staged_cny = %s, checksum = %s,"
-        " max_source_updated_at = %s, status = 'success', finished_at = clock_timestamp()"
-        " where batch_id = %s",
+        " max_source_updated_at = %s, status = 'success', finished_at = clock_timestamp(),"
+        " details = %s where batch_id = %s",
         (
             rows_read,
             rows_in,
@@ -298,6 +434,7 @@ def _load_batch(
             amount,
             checksum,
             new_wm,
+            Jsonb(details),
             batch_id,
         ),
     )
@@ -311,6 +448,8 @@ def _load_batch(
         staged,
         quarantined,
         new_wm.isoformat() if new_wm else None,
+        path,
+        details,
     )
 
 

@@ -143,7 +143,9 @@ class StagingStatement:
     statement: sql.Composed
 
 
-def staging_upsert(entity_name: str, family: str = "crm") -> StagingStatement:
+def staging_upsert(
+    entity_name: str, family: str = "crm", *, insert_only: bool = False
+) -> StagingStatement:
     """The statement that types one batch of raw rows into staging.
 
     ``family`` ``crm``: the rows of ``raw.crm_<entity>`` with ``batch_id = %(raw_id)s``
@@ -154,6 +156,11 @@ def staging_upsert(entity_name: str, family: str = "crm") -> StagingStatement:
     row: (staged, quarantined, written, amount_staged). Rows with a cast
     problem go to ``quarantine.staging_row`` with every reason; duplicate keys
     inside the batch keep the last version.
+
+    ``insert_only``: a plain ``insert`` without ``on conflict`` (for a staging
+    table that holds nothing yet: the caller checks that under a lock). Enum
+    fields are mapped through ``ops.value_map`` with one hash-joinable left
+    join per field, not a sub-select per row.
     """
     ent: Entity = CANONICAL[entity_name]
     table = sql.Identifier("staging", STAGING_TABLE.get(entity_name, entity_name))
@@ -180,13 +187,24 @@ def staging_upsert(entity_name: str, family: str = "crm") -> StagingStatement:
     # Cast once in `typed` (columns t_<field>), judge the casts in `checked`.
     typed_cols: list[sql.Composable] = []
     problems: list[sql.Composable] = []
+    joins: list[sql.Composable] = []
     for f in fields:
         raw_expr = _with_default(f, col(f.name))
-        typed_cols.append(
-            sql.SQL("{} as {}").format(
-                _cast(f, raw_expr, entity_name), sql.Identifier(f"t_{f.name}")
+        if f.type == "enum":
+            # the source's name through its value map, else an already canonical value
+            vm = sql.Identifier(f"vm_{f.name}")
+            joins.append(
+                sql.SQL(
+                    "left join ops.value_map as {vm} on {vm}.source = r.source"
+                    " and {vm}.entity = {ent} and {vm}.field = {fld} and {vm}.source_value = {c}"
+                ).format(vm=vm, ent=sql.Literal(entity_name), fld=sql.Literal(f.name), c=raw_expr)
             )
-        )
+            cast: sql.Composable = sql.SQL(
+                "coalesce({vm}.canonical_value, case when {c} in ({v}) then {c} end)"
+            ).format(vm=vm, c=raw_expr, v=sql.SQL(", ").join(sql.Literal(v) for v in f.values))
+        else:
+            cast = _cast(f, raw_expr, entity_name)
+        typed_cols.append(sql.SQL("{} as {}").format(cast, sql.Identifier(f"t_{f.name}")))
         problems.append(
             _problem(
                 f,
@@ -236,6 +254,7 @@ with typed as (
         {key_text} as entity_key,
         {typed_cols}
     from {raw} as r
+    {joins}
     where {selection}
 ),
 checked as (
@@ -260,7 +279,7 @@ latest as (
 upserted as (
     insert into {table} ({ident_list}, source, batch_id)
     select {select_cols}, source, %(batch_id)s from latest
-    on conflict ({conflict}) do update set {set_list}
+    {on_conflict}
     returning 1
 )
 select
@@ -282,8 +301,12 @@ select
         table=table,
         ident_list=ident_list,
         select_cols=sql.SQL(", ").join(select_cols),
-        conflict=conflict,
-        set_list=set_list,
+        joins=sql.SQL("\n    ").join(joins),
+        on_conflict=sql.SQL("")
+        if insert_only
+        else sql.SQL("on conflict ({conflict}) do update set {set_list}").format(
+            conflict=conflict, set_list=set_list
+        ),
         amount_expr=amount_expr,
     )
     return StagingStatement(entity_name, statement)

@@ -1,0 +1,153 @@
+-- Extraction speed (issue 3): the landing of source rows into raw.
+--
+-- * The row hash of a raw version is unique per source (op 'U'): the index the
+--   de-duplication probes becomes a unique partial index, so a first load can
+--   COPY straight into raw (a duplicate inside the window fails the COPY, and
+--   the batch falls back to the staging-table path) and a re-read inserts
+--   with `on conflict do nothing` instead of an anti-join.
+-- * raw keeps the source's watermark value of every row (source_updated_at),
+--   so the batch's watermark is read from raw when no staging table was used.
+-- * ops.extract_batch.details: per-phase seconds of the batch (landing,
+--   delete detection, typed staging, bookkeeping), for the benchmark.
+
+alter table ops.extract_batch add column if not exists details jsonb;
+
+alter table raw.crm_business_unit add column if not exists source_updated_at timestamptz;
+
+create unique index if not exists crm_business_unit_hash_uq on raw.crm_business_unit (source, row_hash)
+where op = 'U';
+
+drop index if exists raw.crm_business_unit_hash_ix;
+
+alter table raw.crm_region add column if not exists source_updated_at timestamptz;
+
+create unique index if not exists crm_region_hash_uq on raw.crm_region (source, row_hash)
+where op = 'U';
+
+drop index if exists raw.crm_region_hash_ix;
+
+alter table raw.crm_city add column if not exists source_updated_at timestamptz;
+
+create unique index if not exists crm_city_hash_uq on raw.crm_city (source, row_hash)
+where op = 'U';
+
+drop index if exists raw.crm_city_hash_ix;
+
+alter table raw.crm_industry add column if not exists source_updated_at timestamptz;
+
+create unique index if not exists crm_industry_hash_uq on raw.crm_industry (source, row_hash)
+where op = 'U';
+
+drop index if exists raw.crm_industry_hash_ix;
+
+alter table raw.crm_product_line add column if not exists source_updated_at timestamptz;
+
+create unique index if not exists crm_product_line_hash_uq on raw.crm_product_line (source, row_hash)
+where op = 'U';
+
+drop index if exists raw.crm_product_line_hash_ix;
+
+alter table raw.crm_channel_partner add column if not exists source_updated_at timestamptz;
+
+create unique index if not exists crm_channel_partner_hash_uq on raw.crm_channel_partner (source, row_hash)
+where op = 'U';
+
+drop index if exists raw.crm_channel_partner_hash_ix;
+
+alter table raw.crm_team add column if not exists source_updated_at timestamptz;
+
+create unique index if not exists crm_team_hash_uq on raw.crm_team (source, row_hash)
+where op = 'U';
+
+drop index if exists raw.crm_team_hash_ix;
+
+alter table raw.crm_employee add column if not exists source_updated_at timestamptz;
+
+create unique index if not exists crm_employee_hash_uq on raw.crm_employee (source, row_hash)
+where op = 'U';
+
+drop index if exists raw.crm_employee_hash_ix;
+
+alter table raw.crm_employee_assignment add column if not exists source_updated_at timestamptz;
+
+create unique index if not exists crm_employee_assignment_hash_uq on raw.crm_employee_assignment (source, row_hash)
+where op = 'U';
+
+drop index if exists raw.crm_employee_assignment_hash_ix;
+
+alter table raw.crm_customer add column if not exists source_updated_at timestamptz;
+
+create unique index if not exists crm_customer_hash_uq on raw.crm_customer (source, row_hash)
+where op = 'U';
+
+drop index if exists raw.crm_customer_hash_ix;
+
+alter table raw.crm_lead add column if not exists source_updated_at timestamptz;
+
+create unique index if not exists crm_lead_hash_uq on raw.crm_lead (source, row_hash)
+where op = 'U';
+
+drop index if exists raw.crm_lead_hash_ix;
+
+alter table raw.crm_lead_history add column if not exists source_updated_at timestamptz;
+
+create unique index if not exists crm_lead_history_hash_uq on raw.crm_lead_history (source, row_hash)
+where op = 'U';
+
+drop index if exists raw.crm_lead_history_hash_ix;
+
+alter table raw.crm_visit add column if not exists source_updated_at timestamptz;
+
+create unique index if not exists crm_visit_hash_uq on raw.crm_visit (source, row_hash)
+where op = 'U';
+
+drop index if exists raw.crm_visit_hash_ix;
+
+alter table raw.crm_daily_report add column if not exists source_updated_at timestamptz;
+
+create unique index if not exists crm_daily_report_hash_uq on raw.crm_daily_report (source, row_hash)
+where op = 'U';
+
+drop index if exists raw.crm_daily_report_hash_ix;
+
+alter table raw.crm_weekly_plan add column if not exists source_updated_at timestamptz;
+
+create unique index if not exists crm_weekly_plan_hash_uq on raw.crm_weekly_plan (source, row_hash)
+where op = 'U';
+
+drop index if exists raw.crm_weekly_plan_hash_ix;
+
+alter table raw.crm_target add column if not exists source_updated_at timestamptz;
+
+create unique index if not exists crm_target_hash_uq on raw.crm_target (source, row_hash)
+where op = 'U';
+
+drop index if exists raw.crm_target_hash_ix;
+
+alter table raw.crm_monthly_plan add column if not exists source_updated_at timestamptz;
+
+create unique index if not exists crm_monthly_plan_hash_uq on raw.crm_monthly_plan (source, row_hash)
+where op = 'U';
+
+drop index if exists raw.crm_monthly_plan_hash_ix;
+
+alter table raw.crm_sales_order add column if not exists source_updated_at timestamptz;
+
+create unique index if not exists crm_sales_order_hash_uq on raw.crm_sales_order (source, row_hash)
+where op = 'U';
+
+drop index if exists raw.crm_sales_order_hash_ix;
+
+alter table raw.crm_invoice add column if not exists source_updated_at timestamptz;
+
+create unique index if not exists crm_invoice_hash_uq on raw.crm_invoice (source, row_hash)
+where op = 'U';
+
+drop index if exists raw.crm_invoice_hash_ix;
+
+alter table raw.crm_collection add column if not exists source_updated_at timestamptz;
+
+create unique index if not exists crm_collection_hash_uq on raw.crm_collection (source, row_hash)
+where op = 'U';
+
+drop index if exists raw.crm_collection_hash_ix;
