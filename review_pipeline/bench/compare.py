@@ -63,33 +63,31 @@ def _entities(settings: Settings) -> list[tuple[Any, str, str, tuple[str, ...], 
 
 
 def _extraction_select(query: str, fields: tuple[str, ...], watermark: str | None) -> Any:
-    """The select the extraction streams from the source (columns, row hash, watermark)."""
+    """The very select the extraction streams from the source (batch id, source, columns, hash, watermark)."""
     from psycopg import sql
 
-    from review_pipeline.sources.crm import to_psycopg_params
+    from review_pipeline.sources.crm import extraction_select, to_psycopg_params
 
-    hash_expr = sql.SQL("md5(concat_ws(chr(31), {}))").format(
-        sql.SQL(", ").join(
-            sql.SQL("coalesce(q.{}::text, chr(30))").format(sql.Identifier(f)) for f in fields
-        )
-    )
-    cols = [sql.SQL("q.{}").format(sql.Identifier(f)) for f in fields] + [hash_expr]
-    if watermark:
-        cols.append(sql.SQL("q.{}").format(sql.Identifier(watermark)))
-    return sql.SQL("select {} from ({}) as q").format(
-        sql.SQL(", ").join(cols),
+    return extraction_select(
         sql.SQL(to_psycopg_params(query)),  # type: ignore[arg-type]
+        fields,
+        watermark,
+        0,
+        "bench",
     )
 
 
 def _scratch_table(pg: Any, name: str, fields: tuple[str, ...], watermark: str | None) -> Any:
     from psycopg import sql
 
+    from review_pipeline.sources.crm import landing_columns
+
     table = sql.Identifier(SCRATCH, name)
-    cols: list[sql.Composable] = [sql.SQL("{} text").format(sql.Identifier(f)) for f in fields]
-    cols.append(sql.SQL("row_hash text"))
-    if watermark:
-        cols.append(sql.SQL("_wm timestamptz"))
+    types = {"batch_id": "bigint", "source_updated_at": "timestamptz"}
+    cols: list[sql.Composable] = [
+        sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(types.get(c, "text")))
+        for c in landing_columns(fields)
+    ]
     pg.execute(sql.SQL("drop table if exists {}").format(table))
     pg.execute(sql.SQL("create unlogged table {} ({})").format(table, sql.SQL(", ").join(cols)))
     return table
@@ -163,8 +161,17 @@ def copy_floor(settings: Settings, end: date, work_dir: Path) -> dict[str, Any]:
                             scur.copy(out_stmt, {"window_start": BEGINNING}) as out,
                             dcur.copy(sql.SQL("copy {} from stdin").format(table)) as inp,
                         ):
+                            block: list[Any] = []
+                            size = 0
                             for chunk in out:
-                                inp.write(chunk)
+                                block.append(chunk)
+                                size += len(chunk)
+                                if size >= CHUNK:
+                                    inp.write(b"".join(block))
+                                    block.clear()
+                                    size = 0
+                            if block:
+                                inp.write(b"".join(block))
                     wh.commit()
                     stream_s = time.perf_counter() - started
                 size = path.stat().st_size

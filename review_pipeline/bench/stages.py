@@ -117,35 +117,62 @@ def stage_extract(settings: Settings, a: argparse.Namespace) -> dict[str, Any]:
     return {"rows": summary.get("rows_in"), "details": {"sources": per_source}}
 
 
+PHASES = ("landing", "delete_detection", "staging", "batch_record")
+"""Per-batch phases an SQL source records in ``ops.extract_batch.details`` (``<phase>_s``)."""
+
+
 def _batches(settings: Settings, day: date) -> dict[str, Any]:
-    """Rows and seconds per source and entity from ``ops.extract_batch`` of one business date."""
+    """Rows and seconds per source and entity from ``ops.extract_batch`` of one business date.
+
+    ``seconds`` is the wall span of a source's batches (first start to last
+    end); ``phases`` sums the per-phase seconds the SQL source records in
+    ``details`` (landing: source rows into raw exactly once; delete detection;
+    typed staging; the batch record), which the bulk-load ratios use.
+    """
     import sqlalchemy as sa
 
     from review_pipeline.db import warehouse_engine
 
+    phase_sums = ", ".join(
+        f"sum((details ->> '{p}_s')::float8) as {p}_s" for p in PHASES
+    )  # constant names, no input
     with warehouse_engine(settings).connect() as conn:
         rows = conn.execute(
             sa.text(
                 "select source, entity, count(*) as batches, sum(rows_read) as rows_read,"
                 " sum(rows_in) as rows_in,"
-                " extract(epoch from max(finished_at) - min(started_at)) as span_s,"
-                " extract(epoch from sum(finished_at - started_at)) as busy_s"
-                " from ops.extract_batch where business_date = :d and status = 'success'"
+                " extract(epoch from sum(finished_at - started_at)) as busy_s,"
+                " string_agg(distinct details ->> 'landing_path', ',') as landing_path, "
+                + phase_sums
+                + " from ops.extract_batch where business_date = :d and status = 'success'"
                 " group by source, entity order by source, entity"
             ),
             {"d": day},
         ).mappings()
         out: dict[str, Any] = {}
         for r in rows:
-            src = out.setdefault(r["source"], {"entities": {}, "rows_in": 0, "rows_read": 0})
+            src = out.setdefault(
+                r["source"],
+                {
+                    "entities": {},
+                    "rows_in": 0,
+                    "rows_read": 0,
+                    "phases": dict.fromkeys(PHASES, 0.0),
+                },
+            )
+            phases = {p: round(float(r[f"{p}_s"] or 0), 3) for p in PHASES}
             src["entities"][r["entity"]] = {
                 "batches": int(r["batches"]),
                 "rows_read": int(r["rows_read"]),
                 "rows_in": int(r["rows_in"]),
                 "seconds": round(float(r["busy_s"] or 0), 3),
+                "phases": phases,
+                "landing_path": r["landing_path"],
             }
             src["rows_in"] += int(r["rows_in"])
             src["rows_read"] += int(r["rows_read"])
+            for p in PHASES:
+                src["phases"][p] = round(src["phases"][p] + phases[p], 3)
         spans = conn.execute(
             sa.text(
                 "select source, extract(epoch from max(finished_at) - min(started_at))"

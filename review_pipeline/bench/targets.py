@@ -52,42 +52,76 @@ def _at_least(
     return {"target": name, "measured": shown, "met": met, "by": by, "stage": stage}
 
 
-def _sql_extract_seconds(extract: StageResult | None) -> tuple[float | None, int | None]:
+def _sql_extract_seconds(
+    extract: StageResult | None,
+) -> tuple[float | None, int | None, float | None, dict[str, float]]:
+    """(end-to-end seconds, rows read, landing seconds, seconds per phase) of the SQL source."""
     if extract is None or not extract.ok:
-        return None, None
+        return None, None, None, {}
     src = (extract.details.get("sources") or {}).get(SQL_SOURCE)
     if not src:
-        return None, None
-    return float(src.get("seconds") or 0) or None, int(src.get("rows_read") or 0)
+        return None, None, None, {}
+    phases = {k: float(v) for k, v in (src.get("phases") or {}).items()}
+    return (
+        float(src.get("seconds") or 0) or None,
+        int(src.get("rows_read") or 0),
+        phases.get("landing") or None,
+        phases,
+    )
 
 
 def compute_targets(report: BenchReport) -> None:
-    """Fill ``report.targets`` and ``report.ratios`` from the stage results."""
+    """Fill ``report.targets`` and ``report.ratios`` from the stage results.
+
+    Bulk load = the landing phase of the SQL source's extraction (source COPY
+    into raw, row hash, de-duplication against raw: the work the COPY floor and
+    ``to_sql`` also do, landing the same rows); typed staging, delete
+    detection and the batch record are reported beside it, and the end-to-end
+    extraction figure too.
+    """
     extract = report.stage("extract")
     floor = report.stage("copy-floor")
     pandas = report.stage("pandas-to-sql")
-    extract_s, extract_rows = _sql_extract_seconds(extract)
+    extract_s, extract_rows, landing_s, phases = _sql_extract_seconds(extract)
     targets: list[dict[str, Any]] = []
     ratios: dict[str, Any] = {}
 
+    if extract_s and extract_rows and landing_s:
+        others = ", ".join(
+            f"{name.replace('_', ' ')} {phases.get(name, 0.0):,.1f} s"
+            for name in ("delete_detection", "staging", "batch_record")
+        )
+        ratios["SQL source extraction (history), end to end"] = (
+            f"{extract_rows:,} rows in {extract_s:,.1f} s ({extract_rows / extract_s:,.0f} rows/s):"
+            f" landing {landing_s:,.1f} s, {others}"
+        )
+
     # issue 3: bulk load vs the raw COPY floor
     share = None
-    if extract is not None and extract_s and extract_rows and floor is not None and floor.ok:
+    if extract is not None and landing_s and extract_rows and floor is not None and floor.ok:
+        assert extract_s is not None
         d = floor.details
         mb = d["bytes"] / 2**20
-        share = d["floor_load_s"] / extract_s
-        ratios["SQL source extraction (history)"] = (
-            f"{extract_rows:,} rows read in {extract_s:,.1f} s "
-            f"({extract_rows / extract_s:,.0f} rows/s, {mb / extract_s:,.1f} MB/s of COPY text)"
+        share = d["floor_load_s"] / landing_s
+        ratios["bulk load (landing into raw)"] = (
+            f"{extract_rows:,} rows in {landing_s:,.2f} s "
+            f"({extract_rows / landing_s:,.0f} rows/s, {mb / landing_s:,.1f} MB/s of COPY text)"
         )
         ratios["raw COPY floor: file -> UNLOGGED text table"] = (
             f"{d['rows']:,} rows, {mb:,.1f} MB in {d['floor_load_s']:,.2f} s "
             f"({d['rows'] / max(d['floor_load_s'], 1e-9):,.0f} rows/s)"
         )
-        ratios["transport floor: source COPY piped into UNLOGGED table"] = (
-            f"{d['floor_stream_s']:,.2f} s; extraction = {extract_s / max(d['floor_stream_s'], 1e-9):.1f}x of it"
+        ratios["source dump: the source's COPY of the same select into a file"] = (
+            f"{d['dump_s']:,.2f} s (a landing reads the source too: floor / dump ="
+            f" {d['floor_load_s'] / max(d['dump_s'], 1e-9):.0%}, the most any landing can reach)"
         )
-        ratios["bulk load / raw COPY throughput"] = f"{share:.0%}"
+        ratios["transport floor: source COPY piped into UNLOGGED table"] = (
+            f"{d['floor_stream_s']:,.2f} s; landing = {landing_s / max(d['floor_stream_s'], 1e-9):.2f}x"
+            f" of it, end-to-end extraction = {extract_s / max(d['floor_stream_s'], 1e-9):.1f}x"
+        )
+        ratios["bulk load / raw COPY throughput"] = (
+            f"{share:.0%} (end to end: {d['floor_load_s'] / extract_s:.0%})"
+        )
         batches = ((extract.details.get("sources") or {}).get(SQL_SOURCE) or {}).get("entities", {})
         rows = []
         for key, f in d["entities"].items():
@@ -101,6 +135,7 @@ def compute_targets(report: BenchReport) -> None:
                     "rows": f["rows"],
                     "bytes": f["bytes"],
                     "extract_s": b["seconds"],
+                    "landing_s": (b.get("phases") or {}).get("landing"),
                     "floor_s": f["load_s"],
                 }
             )
@@ -113,11 +148,11 @@ def compute_targets(report: BenchReport) -> None:
 
     # issue 3: bulk load vs pandas to_sql
     speedup = None
-    if extract_s and extract_rows and pandas is not None and pandas.ok:
+    if extract_s and landing_s and extract_rows and pandas is not None and pandas.ok:
         d = pandas.details
         est = d["estimated_full_s"]
         best = min(est.values())
-        speedup = best / extract_s
+        speedup = best / landing_s
         note = (
             f"measured on {d['sample_rows']:,} of {d['rows']:,} rows ({d['sample_share']:.1%}),"
             f" extrapolated linearly per entity ({', '.join(d['extrapolated_entities']) or 'none'})"
@@ -128,7 +163,9 @@ def compute_targets(report: BenchReport) -> None:
             f"{est['none']:,.1f} s for all rows ({note})"
         )
         ratios["pandas read_sql + to_sql(method='multi')"] = f"{est['multi']:,.1f} s for all rows"
-        ratios["bulk load speed-up over the faster to_sql"] = f"{speedup:.1f}x"
+        ratios["bulk load speed-up over the faster to_sql"] = (
+            f"{speedup:.1f}x (end to end: {best / extract_s:.1f}x)"
+        )
     targets.append(
         _at_least(
             "bulk load >= 20x faster than pandas to_sql (issue 3)",

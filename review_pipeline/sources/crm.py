@@ -155,6 +155,7 @@ def extract_entity(
     *,
     lookback: timedelta,
     src: psycopg.Connection[Any],
+    landing: str = "auto",
 ) -> BatchResult:
     """Extract one entity of an SQL source for ``business_date`` (see the module docstring)."""
     spec = mapping.entities[entity].table
@@ -198,7 +199,7 @@ def extract_entity(
             ).scalar_one()
             pg = raw_psycopg(conn)
             result = _load_batch(
-                pg, src, mapping, entity, batch_id, query, fields, keys, start, end, spec
+                pg, src, mapping, entity, batch_id, query, fields, keys, start, end, spec, landing
             )
             conn.commit()
     log.info(
@@ -275,29 +276,39 @@ class _Phases:
 def _land(
     pg: psycopg.Connection[Any],
     src: psycopg.Connection[Any],
-    raw: sql.Identifier,
+    raw_name: str,
     select: sql.Composable,
     params: dict[str, Any],
     columns: tuple[str, ...],
     source: str,
+    *,
+    allow_direct: bool = True,
 ) -> tuple[int, int, str]:
     """Land the window's rows in raw exactly once; returns (rows read, rows new, path).
 
     First load (raw holds nothing of ``source``): the source's COPY goes
     straight into raw, one write, the unique row-hash index refusing a
     duplicate inside the window (then the staging-table path runs instead).
+    When the raw table is empty altogether, its secondary indexes (batch id,
+    unique row hash) are dropped for the COPY and built again from their own
+    catalog definitions afterwards (the unique index then refuses a repeated
+    version): one sorted build instead of an index insert per row.
     Otherwise the rows go into an index-free temporary table (``extract_in``)
     and are inserted into raw with ``on conflict do nothing`` on the hash.
     """
+    raw = sql.Identifier("raw", raw_name)
     col_ids = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     held = pg.execute(
         sql.SQL("select exists (select 1 from {} where source = %s and op = 'U')").format(raw),
         (source,),
     ).fetchone()[0]  # type: ignore[index]
-    if not held:
+    if not held and allow_direct:
         pg.execute("savepoint extract_direct")
         try:
+            rebuild = _drop_indexes_of_empty(pg, "raw", raw_name)
             rows = _copy_stream(src, pg, select, params, sql.SQL("{} ({})").format(raw, col_ids))
+            for definition in rebuild:  # built once, sorted, instead of row by row
+                pg.execute(definition)
         except psycopg.errors.UniqueViolation:
             pg.execute("rollback to savepoint extract_direct")
             src.rollback()
@@ -326,6 +337,29 @@ def _land(
     return rows_read, rows_in, "extract_in"
 
 
+def _drop_indexes_of_empty(pg: psycopg.Connection[Any], schema: str, table: str) -> list[str]:
+    """Drop the secondary indexes of ``raw`` when it holds no row at all; their definitions.
+
+    The caller runs the definitions after its load, in the same transaction
+    (the drop takes the table's exclusive lock until then).
+    """
+    raw = sql.Identifier(schema, table)
+    empty = not pg.execute(sql.SQL("select exists (select 1 from {})").format(raw)).fetchone()[0]  # type: ignore[index]
+    if not empty:
+        return []
+    rows = pg.execute(
+        "select i.indexname, i.indexdef from pg_indexes as i"
+        " where i.schemaname = %s and i.tablename = %s and i.indexname not in ("
+        "  select c.conname from pg_constraint as c"
+        "  where c.conrelid = (quote_ident(%s) || '.' || quote_ident(%s))::regclass)"
+        " order by i.indexname",
+        (schema, table, schema, table),
+    ).fetchall()
+    for name, _definition in rows:
+        pg.execute(sql.SQL("drop index {}").format(sql.Identifier(schema, name)))
+    return [definition for _name, definition in rows]
+
+
 def _load_batch(
     pg: psycopg.Connection[Any],
     src: psycopg.Connection[Any],
@@ -338,6 +372,7 @@ def _load_batch(
     start: datetime,
     end: datetime,
     spec: Any,
+    landing: str = "auto",
 ) -> BatchResult:
     source = mapping.source
     raw = sql.Identifier("raw", raw_table(entity))
@@ -347,7 +382,14 @@ def _load_batch(
     phases.start("landing")
     select = extraction_select(query, fields, spec.updated_at, batch_id, source)
     rows_read, rows_in, path = _land(
-        pg, src, raw, select, {"window_start": start}, landing_columns(fields), source
+        pg,
+        src,
+        raw_table(entity),
+        select,
+        {"window_start": start},
+        landing_columns(fields),
+        source,
+        allow_direct=landing == "auto",
     )
 
     # 2. delete detection: keys gone from the source (nothing to do before anything is staged)
@@ -536,8 +578,15 @@ def extract_sql_source(
     *,
     entities: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    landing: str = "auto",
 ) -> list[BatchResult]:
-    """Extract every mapped entity of an SQL source for ``business_date``, in dependency order."""
+    """Extract every mapped entity of an SQL source for ``business_date``, in dependency order.
+
+    ``landing``: ``auto`` (a first load COPYs straight into raw) or
+    ``extract_in`` (always through the temporary table; the tests compare both).
+    """
+    if landing not in ("auto", "extract_in"):
+        raise ConfigError(f"landing must be 'auto' or 'extract_in', not {landing!r}")
     if mapping.kind != "sql":
         raise ConfigError(f"source {mapping.source} is not an SQL source")
     lookback = timedelta(minutes=settings.extract_lookback_minutes)
@@ -559,7 +608,15 @@ def extract_sql_source(
             if progress:
                 progress(entity)
             results.append(
-                extract_entity(settings, mapping, entity, business_date, lookback=lookback, src=src)
+                extract_entity(
+                    settings,
+                    mapping,
+                    entity,
+                    business_date,
+                    lookback=lookback,
+                    src=src,
+                    landing=landing,
+                )
             )
             src.rollback()
     return results
