@@ -246,7 +246,15 @@ def test_first_load_straight_into_raw_equals_the_staging_table_path(db_settings,
     from review_pipeline.sources.crm import extract_sql_source
     from review_pipeline.sources.mapping import bundled_mapping
 
+    index_sql = (
+        "select tablename, indexname, indexdef from pg_indexes where schemaname = 'raw'"
+        " and tablename like 'crm%' order by 1, 2"
+    )
+    migrated = _q(warehouse, index_sql)
+    assert ("crm_lead", "crm_lead_hash_uq") in [(t, i) for t, i, _d in migrated]
     direct = {r.entity: r for r in extract_sql_source(db_settings, bundled_mapping("sim_crm"), D1)}
+    # the empty raw tables' indexes were dropped for the COPY and built again, exactly as migrated
+    assert _q(warehouse, index_sql) == migrated
     assert (
         direct["lead"].landing_path == "direct" and direct["lead_history"].landing_path == "direct"
     )
