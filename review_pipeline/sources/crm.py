@@ -289,9 +289,9 @@ def _land(
     First load (raw holds nothing of ``source``): the source's COPY goes
     straight into raw, one write, the unique row-hash index refusing a
     duplicate inside the window (then the staging-table path runs instead).
-    When the raw table is empty altogether, its secondary indexes (batch id,
-    unique row hash) are dropped for the COPY and built again from their own
-    catalog definitions afterwards (the unique index then refuses a repeated
+    When the raw table is empty altogether, its indexes (primary key, batch
+    id, unique row hash) are dropped for the COPY and built again from their
+    own catalog definitions afterwards (the unique index then refuses a repeated
     version): one sorted build instead of an index insert per row.
     Otherwise the rows go into an index-free temporary table (``extract_in``)
     and are inserted into raw with ``on conflict do nothing`` on the hash.
@@ -338,26 +338,42 @@ def _land(
 
 
 def _drop_indexes_of_empty(pg: psycopg.Connection[Any], schema: str, table: str) -> list[str]:
-    """Drop the secondary indexes of ``raw`` when it holds no row at all; their definitions.
+    """Drop the indexes of table ``schema.table`` when it holds no row at all; how to rebuild them.
 
-    The caller runs the definitions after its load, in the same transaction
-    (the drop takes the table's exclusive lock until then).
+    Returns the statements that build them again, exactly as defined (from the
+    catalog: ``pg_get_constraintdef`` for the primary key, ``pg_indexes`` for
+    the others). The caller runs them after its load, in the same
+    transaction (the drop holds the table's exclusive lock until then).
     """
     raw = sql.Identifier(schema, table)
     empty = not pg.execute(sql.SQL("select exists (select 1 from {})").format(raw)).fetchone()[0]  # type: ignore[index]
     if not empty:
         return []
-    rows = pg.execute(
+    regclass = f"{schema}.{table}"
+    keys = pg.execute(
+        "select conname, pg_get_constraintdef(oid) from pg_constraint"
+        " where conrelid = %s::regclass and contype = 'p' order by conname",
+        (regclass,),
+    ).fetchall()
+    indexes = pg.execute(
         "select i.indexname, i.indexdef from pg_indexes as i"
         " where i.schemaname = %s and i.tablename = %s and i.indexname not in ("
-        "  select c.conname from pg_constraint as c"
-        "  where c.conrelid = (quote_ident(%s) || '.' || quote_ident(%s))::regclass)"
+        "  select c.conname from pg_constraint as c where c.conrelid = %s::regclass)"
         " order by i.indexname",
-        (schema, table, schema, table),
+        (schema, table, regclass),
     ).fetchall()
-    for name, _definition in rows:
+    rebuild: list[str] = []
+    for name, definition in keys:
+        pg.execute(sql.SQL("alter table {} drop constraint {}").format(raw, sql.Identifier(name)))
+        rebuild.append(
+            sql.SQL("alter table {} add constraint {} {}")
+            .format(raw, sql.Identifier(name), sql.SQL(definition))
+            .as_string(pg)
+        )
+    for name, definition in indexes:
         pg.execute(sql.SQL("drop index {}").format(sql.Identifier(schema, name)))
-    return [definition for _name, definition in rows]
+        rebuild.append(definition)
+    return rebuild
 
 
 def _load_batch(
