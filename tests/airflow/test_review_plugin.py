@@ -56,12 +56,22 @@ def test_plugin_is_registered_with_airflow(airflow_db):
     assert any(v["name"] == "Sales Review" and v["href"] == "/sales-review/" for v in views)
 
 
+def _get(client, path, cookies):
+    """GET with the login cookie set on the client for this one request."""
+    client.cookies.clear()
+    client.cookies.update(cookies)
+    try:
+        return client.get(path)
+    finally:
+        client.cookies.clear()
+
+
 @pytest.mark.parametrize("path", ["/", "/api/status"])
 def test_anonymous_and_forged_requests_are_refused(client, path):
     assert client.get(path).status_code == 401
     forged = client.get(path, headers={"Authorization": "Bearer not.a.jwt"})
     assert forged.status_code == 403
-    assert client.get(path, cookies={"_token": "not.a.jwt"}).status_code == 403
+    assert _get(client, path, {"_token": "not.a.jwt"}).status_code == 403
 
 
 def test_user_without_a_role_is_forbidden(client, auth_manager):
@@ -104,7 +114,7 @@ def test_authenticated_user_sees_ops_step_run(client, auth_manager, warehouse):
     assert data["step_runs"][1]["rows_out"] == 7
 
     # the UI embeds the page and authenticates it with the login cookie
-    page = client.get("/", cookies={"_token": _token(auth_manager, "admin")})
+    page = _get(client, "/", {"_token": _token(auth_manager, "admin")})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "prepare_warehouse" in page.text and "run_checks" in page.text
     assert "<script>alert(1)</script>" not in page.text
@@ -250,7 +260,7 @@ def test_authenticated_user_sees_checks_quarantine_delivery_and_data_docs(
     assert data["data_docs"]["available"] is True
 
     cookie = {"_token": _token(auth_manager, "viewer")}
-    page = client.get("/", cookies=cookie)
+    page = _get(client, "/", cookie)
     assert page.status_code == 200
     text = page.text
     for expected in ("LQ13", "2026-W47", "sim_crm", "quarantine.staging_row", "/data-docs/"):
@@ -259,16 +269,16 @@ def test_authenticated_user_sees_checks_quarantine_delivery_and_data_docs(
 
     # the Data Docs are served behind the same login, and nothing outside their folder
     assert client.get("/data-docs/index.html").status_code == 401
-    served = client.get("/data-docs/index.html", cookies=cookie)
+    served = _get(client, "/data-docs/index.html", cookie)
     assert served.status_code == 200 and "data docs of the checks" in served.text
     for escape in ("../../../../secret.txt", "..%2F..%2F..%2F..%2Fsecret.txt"):
-        assert client.get(f"/data-docs/{escape}", cookies=cookie).status_code == 404
+        assert _get(client, f"/data-docs/{escape}", cookie).status_code == 404
 
 
 def test_page_of_an_empty_warehouse_says_so(client, auth_manager, warehouse, review_home):
     cookie = {"_token": _token(auth_manager, "viewer")}
-    data = client.get("/api/status", cookies=cookie).json()
+    data = _get(client, "/api/status", cookie).json()
     assert data["latest_per_step"] == [] and data["delivery"] == []
     assert data["checks"] == {"business_date": None, "findings": [], "gates": []}
-    page = client.get("/", cookies=cookie).text
+    page = _get(client, "/", cookie).text
     assert "No check has run yet." in page and "No pack queued yet." in page
