@@ -265,8 +265,12 @@ class SmtpServer:
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
     """A real SMTP server (aiosmtpd) on 127.0.0.1 and a free port."""
+    import logging
+
     from aiosmtpd.controller import Controller
 
+    # the dropped connections are deliberate here; aiosmtpd would log each at INFO
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     handler = Handler()
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
