@@ -12,6 +12,7 @@ test regenerates it and compares.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from psycopg import sql
@@ -143,6 +144,7 @@ class StagingStatement:
     statement: sql.Composed
 
 
+@functools.lru_cache(maxsize=256)
 def staging_upsert(
     entity_name: str, family: str = "crm", *, insert_only: bool = False
 ) -> StagingStatement:
@@ -160,7 +162,8 @@ def staging_upsert(
     ``insert_only``: a plain ``insert`` without ``on conflict`` (for a staging
     table that holds nothing yet: the caller checks that under a lock). Enum
     fields are mapped through ``ops.value_map`` with one hash-joinable left
-    join per field, not a sub-select per row.
+    join per field, not a sub-select per row. Composed once per argument set
+    (cached): a files source types every file with the same statement.
     """
     ent: Entity = CANONICAL[entity_name]
     table = sql.Identifier("staging", STAGING_TABLE.get(entity_name, entity_name))
