@@ -108,6 +108,9 @@ def window_end(business_date: date, tz: str) -> datetime:
     return datetime.combine(business_date + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz))
 
 
+STAGING_WORK_MEM = "128MB"
+"""``work_mem`` of the typed-staging statement (this transaction only)."""
+
 COPY_BLOCK = 1 << 20
 """Bytes gathered from the source's COPY before one write to the warehouse."""
 
@@ -424,6 +427,8 @@ def _load_batch(
     phases.start("staging")
     if path == "direct" and rows_in:
         pg.execute(sql.SQL("analyze {}").format(raw))
+    # the batch's typed rows are materialised and sorted once: in memory, not in temp files
+    pg.execute(f"set local work_mem = '{STAGING_WORK_MEM}'")
     # writers of this staging table wait for each other; readers do not
     pg.execute(sql.SQL("lock table {} in share row exclusive mode").format(staging_table))
     empty = not pg.execute(
