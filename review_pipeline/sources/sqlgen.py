@@ -6,8 +6,9 @@ rather than hand-written eighteen times: one definition, no drift. Identifiers
 are composed with :mod:`psycopg.sql`; the only values are bound parameters
 (``%(batch_id)s``) or the canonical model's own enum constants as literals.
 
-``sql/migrations/0006_extraction.sql`` holds :func:`raw_crm_ddl`'s output; a
-test regenerates it and compares.
+``sql/migrations/0006_extraction.sql`` holds :func:`raw_crm_ddl`'s output and
+``0010_extract_perf.sql`` :func:`raw_crm_perf_ddl`'s; a test regenerates both
+and compares.
 """
 
 from __future__ import annotations
@@ -78,6 +79,28 @@ def raw_crm_ddl(entity_name: str) -> str:
 
 def all_raw_crm_ddl() -> str:
     return "\n".join(raw_crm_ddl(name) for name in CANONICAL)
+
+
+def raw_crm_perf_ddl(entity_name: str) -> str:
+    """Migration 0010's change of ``raw.crm_<entity>`` (after :func:`raw_crm_ddl`).
+
+    The watermark value of every row, the row hash unique per source for
+    versions (``op = 'U'``; it replaces the plain hash index the landing's
+    ``on conflict do nothing`` and a first load's COPY rely on), and raw ids
+    drawn 1,000 at a time per session.
+    """
+    t = raw_table(entity_name)
+    return (
+        f"alter table raw.{t} add column if not exists source_updated_at timestamptz;\n\n"
+        f"create unique index if not exists {t}_hash_uq on raw.{t} (source, row_hash)\n"
+        "where op = 'U';\n\n"
+        f"drop index if exists raw.{t}_hash_ix;\n\n"
+        f"alter table raw.{t} alter column raw_id set cache 1000;\n"
+    )
+
+
+def all_raw_crm_perf_ddl() -> str:
+    return "\n".join(raw_crm_perf_ddl(name) for name in CANONICAL)
 
 
 # ------------------------------------------------------------------ casts

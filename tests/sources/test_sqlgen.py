@@ -18,6 +18,14 @@ def test_committed_raw_crm_ddl_is_the_generated_one():
     assert all_raw_crm_ddl() in committed
 
 
+@pytest.mark.unit
+def test_committed_raw_crm_perf_ddl_is_the_generated_one():
+    from review_pipeline.sources.sqlgen import all_raw_crm_perf_ddl
+
+    committed = (ROOT / "sql" / "migrations" / "0010_extract_perf.sql").read_text(encoding="utf-8")
+    assert all_raw_crm_perf_ddl() in committed
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize(
     ("function", "value", "expected"),
