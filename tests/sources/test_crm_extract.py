@@ -334,3 +334,27 @@ def test_a_first_load_repeating_a_row_version_lands_it_once(db_settings, warehou
     ]
     # the other entities still took the direct path in the same run
     assert results["lead"].landing_path == "direct"
+
+
+def test_a_repeated_version_lands_once_when_raw_holds_another_sources_rows(
+    db_settings, warehouse, crm
+):
+    # raw is not empty (another source's row), so the direct COPY keeps raw's indexes
+    # and the unique row hash refuses the repeated version during the COPY itself
+    with warehouse.begin() as conn:
+        conn.execute(
+            sa.text(
+                "insert into raw.crm_industry (batch_id, source, row_hash, industry_code, name)"
+                " values (0, 'other_crm', 'h-other', 'GOV', '政府')"
+            )
+        )
+    with psycopg.connect(crm, autocommit=True) as conn:
+        conn.execute("insert into crm.dict_industry values ('GOV', '政府')")
+    results = _extract(db_settings, D1)
+    industry = results["industry"]
+    assert industry.landing_path == "extract_in"
+    assert (industry.rows_read, industry.rows_in, industry.rows_staged) == (3, 2, 2)
+    rows = _q(warehouse, "select source, industry_code from raw.crm_industry order by 1, 2")
+    assert rows == [("other_crm", "GOV"), ("sim_crm", "FIN"), ("sim_crm", "GOV")]
+    # the source connection was left usable: the next entities were extracted after it
+    assert results["lead"].rows_in == 3
