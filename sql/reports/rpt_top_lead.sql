@@ -11,26 +11,31 @@ insert into mart.rpt_top_lead (
     weighted_amount_cny, expected_tender_date, expected_order_date, expected_collection_date,
     expected_collection_cny, check_flag, check_reasons
 )
+-- Only the versions a list can take are read (not every lead's state on D):
+-- open on D, S4 / pending-order versions whatever their status, and S5
+-- ordered versions that began in the month (a lead whose first S5 ordered
+-- version began in M is in its current S5 ordered version since M or later).
 with leads_now as (
     select s.*
-    from dw.lead_any_state_on(cast(:review_date as date)) as s
-),
-
-leads_prev as (
-    select
-        s.lead_id,
-        s.is_open,
-        s.expected_collection_date
-    from dw.lead_any_state_on(cast(:prev_date as date)) as s
-),
-
--- the first version of the lead that was S5 ordered began in the month
-ordered_in_month as (
-    select s.lead_id
     from dw.fct_lead_state as s
-    where s.stage_code = 'S5_ORDERED' and s.valid_from <= :review_date
-    group by s.lead_id
-    having min(s.valid_from) >= :month_start
+    where s.is_open and daterange(s.valid_from, s.valid_to) @> cast(:review_date as date)
+    union all
+    select s.*
+    from dw.fct_lead_state as s
+    where
+        not s.is_open
+        and s.stage_code in ('S4', 'S5_PENDING_ORDER')
+        and s.valid_from <= :review_date
+        and s.valid_to > :review_date
+    union all
+    select s.*
+    from dw.fct_lead_state as s
+    where
+        not s.is_open
+        and s.stage_code = 'S5_ORDERED'
+        and s.valid_from >= :month_start
+        and s.valid_from <= :review_date
+        and s.valid_to > :review_date
 ),
 
 candidates as (
@@ -39,8 +44,14 @@ candidates as (
         'ORDER' as event,
         l.lead_id
     from leads_now as l
-    inner join ordered_in_month as o on l.lead_id = o.lead_id
-    where l.stage_code = 'S5_ORDERED'
+    where
+        l.stage_code = 'S5_ORDERED'
+        -- the first S5 ordered version began in the month: none before it
+        and not exists (
+            select 1
+            from dw.fct_lead_state as e
+            where e.lead_id = l.lead_id and e.stage_code = 'S5_ORDERED' and e.valid_from < :month_start
+        )
     union all
     select
         'S5_PENDING_ORDER' as list_code,
@@ -61,11 +72,20 @@ candidates as (
         'COLLECTION' as event,
         l.lead_id
     from leads_now as l
-    left join leads_prev as p on l.lead_id = p.lead_id
     where
         l.is_open
         and l.expected_collection_date between :month_start and :month_end
-        and not coalesce(p.is_open and p.expected_collection_date between :month_start and :month_end, false)
+        -- not open with a collection date in M on D-7
+        and not exists (
+            select 1
+            from dw.fct_lead_state as p
+            where
+                p.lead_id = l.lead_id
+                and p.valid_from <= :prev_date
+                and p.valid_to > :prev_date
+                and p.is_open
+                and p.expected_collection_date between :month_start and :month_end
+        )
     union all
     select
         'S4_TENDER_IN_MONTH' as list_code,
@@ -77,8 +97,10 @@ candidates as (
 
 checks as (
     select k.*
-    from mart.lead_check_on(
+    -- the flags of the listed leads only
+    from mart.lead_check_for(
         cast(:review_date as date),
+        array(select distinct c.lead_id from candidates as c),
         cast(:red_no_update_days as integer),
         cast(:yellow_date_moved_days as integer),
         cast(:yellow_no_visit_days as integer),
