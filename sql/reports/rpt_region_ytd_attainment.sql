@@ -60,6 +60,8 @@ roster as (
     where e.is_active and e.role = 'SALESPERSON'
 ),
 
+-- each source summed per person first, so the rollup below groups a few
+-- thousand rows instead of every target, order and collection
 measures as (
     select
         r.business_unit,
@@ -79,13 +81,14 @@ measures as (
         t.region_code,
         t.team_id,
         t.owner_id,
-        t.order_target,
+        sum(t.order_target) as order_target,
         null as order_actual,
         null as order_ly,
-        t.collection_target,
+        sum(t.collection_target) as collection_target,
         null as collection_actual,
         null as collection_ly
     from targets as t
+    group by t.business_unit, t.region_code, t.team_id, t.owner_id
     union all
     select
         o.business_unit,
@@ -93,12 +96,13 @@ measures as (
         o.team_id,
         o.owner_id,
         null as order_target,
-        o.order_actual,
-        o.order_ly,
+        sum(o.order_actual) as order_actual,
+        sum(o.order_ly) as order_ly,
         null as collection_target,
         null as collection_actual,
         null as collection_ly
     from orders as o
+    group by o.business_unit, o.region_code, o.team_id, o.owner_id
     union all
     select
         c.business_unit,
@@ -109,9 +113,10 @@ measures as (
         null as order_actual,
         null as order_ly,
         null as collection_target,
-        c.collection_actual,
-        c.collection_ly
+        sum(c.collection_actual) as collection_actual,
+        sum(c.collection_ly) as collection_ly
     from collections as c
+    group by c.business_unit, c.region_code, c.team_id, c.owner_id
 ),
 
 grouped as (
