@@ -1,10 +1,14 @@
-"""Where a stage's time goes: cProfile's top functions and a log of the slowest statements.
+"""Where a stage's time goes: a sampled call tree and a log of the slowest statements.
 
-``profiled(work_dir, stage)`` wraps a stage in cProfile and times every
-statement psycopg runs in the process (``execute``, ``executemany`` and
-``COPY`` blocks, SQLAlchemy's included: it calls the same cursor methods),
-then writes ``<stage>.profile.txt``: the 20 functions with the most cumulative
-time and the 15 statements with the most total time. The report quotes the
+``profiled(work_dir, stage)`` samples the stage's call stack with pyinstrument
+(every 10 ms: a few per cent of overhead, where cProfile's per-call hooks
+doubled the time of Python-heavy stages such as the packs and inflated the
+very figures the benchmark reports) and times every statement psycopg runs in
+the process (``execute``, ``executemany`` and ``COPY`` blocks, SQLAlchemy's
+included: it calls the same cursor methods), then writes
+``<stage>.profile.txt``: the call tree of the slow paths and the 15
+statements with the most total time. Without pyinstrument (it comes with the
+``dev`` and ``bench`` extras) it falls back to cProfile and says so. The report quotes the
 file of a stage whose target was missed. (pg_stat_statements would need a
 server preload the embedded server does not have; the client-side log needs
 nothing.)
@@ -99,25 +103,54 @@ def statement_log() -> Generator[StatementLog, None, None]:
         cls.execute, cls.executemany, cls.copy = orig_execute, orig_many, orig_copy  # type: ignore[method-assign]
 
 
+SAMPLE_SECONDS = 0.01
+TREE_LINES = 60
+
+
 @contextlib.contextmanager
 def profiled(work_dir: Path, stage: str) -> Generator[None, None, None]:
-    """Run the block under cProfile and the statement log; write ``<stage>.profile.txt``."""
-    profiler = cProfile.Profile()
+    """Run the block under a sampling profiler and the statement log; write
+    ``<stage>.profile.txt``."""
     with statement_log() as stats:
-        profiler.enable()
+        try:
+            from pyinstrument import Profiler
+
+            body_of = _sampled(Profiler, stage)
+        except ImportError:
+            body_of = _cprofile(stage)
+        next(body_of)
         try:
             yield
         finally:
-            profiler.disable()
-            buffer = io.StringIO()
-            pstats.Stats(profiler, stream=buffer).sort_stats("cumulative").print_stats(20)
-            body = _trim_pstats(buffer.getvalue())
-            text = (
-                f"cProfile, top 20 by cumulative time ({stage}):\n{body}\n\n"
-                f"slowest statements (client-side timing log):\n{stats.text()}\n"
-            )
+            body = next(body_of, "")
+            text = f"{body}\n\nslowest statements (client-side timing log):\n{stats.text()}\n"
             work_dir.mkdir(parents=True, exist_ok=True)
             (work_dir / f"{stage}.profile.txt").write_text(text, encoding="utf-8")
+
+
+def _sampled(profiler_class: Any, stage: str) -> Generator[str, None, None]:
+    profiler = profiler_class(interval=SAMPLE_SECONDS)
+    profiler.start()
+    yield ""
+    profiler.stop()
+    tree = profiler.output_text(unicode=False, color=False, show_all=False)
+    lines = [line for line in tree.splitlines() if line.strip()]
+    cut = f"\n... ({len(lines) - TREE_LINES} more lines)" if len(lines) > TREE_LINES else ""
+    body = "\n".join(lines[:TREE_LINES])
+    yield f"pyinstrument, sampled every {SAMPLE_SECONDS * 1000:.0f} ms ({stage}):\n{body}{cut}"
+
+
+def _cprofile(stage: str) -> Generator[str, None, None]:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    yield ""
+    profiler.disable()
+    buffer = io.StringIO()
+    pstats.Stats(profiler, stream=buffer).sort_stats("cumulative").print_stats(20)
+    yield (
+        f"cProfile, top 20 by cumulative time ({stage}; install pyinstrument for a sampled "
+        f"profile: cProfile slows Python-heavy stages down):\n{_trim_pstats(buffer.getvalue())}"
+    )
 
 
 def _trim_pstats(text: str) -> str:

@@ -187,3 +187,23 @@ def test_bench_on_the_tiny_profile(db_settings, tmp_path: Path, pg_admin_url: st
             conn.execute(
                 sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(bench_db))
             )
+
+
+def _burn_cpu(seconds: float) -> int:
+    import time
+
+    end, n = time.perf_counter() + seconds, 0
+    while time.perf_counter() < end:
+        n += 1
+    return n
+
+
+def test_profile_of_a_stage_names_where_its_time_went(tmp_path):
+    """The sampled profile finds the function that burned the time."""
+    from review_pipeline.bench.profiling import profiled
+
+    with profiled(tmp_path, "demo-stage"):
+        _burn_cpu(0.5)
+    text = (tmp_path / "demo-stage.profile.txt").read_text(encoding="utf-8")
+    assert text.startswith("pyinstrument, sampled every 10 ms (demo-stage)")
+    assert "_burn_cpu" in text and "slowest statements" in text
