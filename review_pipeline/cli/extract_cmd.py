@@ -30,6 +30,14 @@ def extract(
         str | None,
         typer.Option("--source", "-s", help="Only this source (default: every configured one)."),
     ] = None,
+    reconcile: Annotated[
+        bool,
+        typer.Option(
+            "--reconcile",
+            help="Compare the keys with the source today (hard deletes) for every entity with"
+            " delete_detection full_compare, whatever the mapping's every_days / on_weekdays say.",
+        ),
+    ] = False,
 ) -> None:
     """Extract every configured source incrementally into raw and staging for one business date."""
     from rich.table import Table
@@ -44,6 +52,7 @@ def extract(
             day,
             source=source,
             progress=lambda s: status.update(f"extracting {s}..."),
+            reconcile=reconcile,
         )
     table = Table(title=f"Extraction for {day}")
     for col in ("source", "kind", "batches", "rows read", "staged", "quarantined", "deleted"):

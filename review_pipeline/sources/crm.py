@@ -8,12 +8,16 @@ Per entity, one batch:
    memory flat in the table size;
 2. rows whose hash the raw log already holds are dropped (a look-back re-reads
    recent rows; each version enters ``raw.crm_<entity>`` exactly once);
-3. keys reconciliation (``delete_detection: full_compare``) streams the
-   source's keys and records every key gone from the source as a delete;
-4. the batch is typed into ``staging`` (casts in SQL, cast failures to
-   ``quarantine.staging_row``), deletes applied, counts checked
-   (new raw rows = staged + quarantined) and the watermark moved,
-   all in one transaction: a crash leaves the previous state.
+3. the batch is typed into ``staging`` (casts in SQL, cast failures to
+   ``quarantine.staging_row``);
+4. keys reconciliation (``delete_detection: full_compare``), when due by the
+   mapping's schedule (:func:`reconcile_due`) or forced: a digest of the keys
+   per bucket (count and sum of key hashes, 65,536 buckets by the key's md5)
+   is computed on both sides; only the keys of buckets that differ are
+   streamed from the source, and every staged key gone from the source is
+   recorded as a delete and applied to staging;
+5. counts checked (new raw rows = staged + quarantined) and the watermark
+   moved, all in one transaction: a crash leaves the previous state.
 
 The watermark is ``max(updated_at)`` seen, capped at the end of the business
 date, so a row stamped in the future (a clock-skewed client) is re-read by
@@ -25,6 +29,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from dataclasses import field as dc_field
 from datetime import date, datetime, time, timedelta
@@ -41,7 +46,7 @@ from review_pipeline.db import crm_url, libpq_dsn, raw_psycopg, sql_dir, step_lo
 from review_pipeline.errors import ConfigError, ReviewError
 from review_pipeline.settings import Settings
 from review_pipeline.sources.canonical import CANONICAL
-from review_pipeline.sources.mapping import SourceMapping
+from review_pipeline.sources.mapping import DeleteDetection, SourceMapping
 from review_pipeline.sources.sqlgen import (
     SOFT_DELETE_COLUMN,
     STAGING_TABLE,
@@ -81,6 +86,8 @@ class BatchResult:
     """``direct`` (first load, COPY straight into raw) or ``extract_in`` (staging table)."""
     phases: dict[str, Any] = dc_field(default_factory=dict)
     """Seconds per phase (landing, delete_detection, staging, batch_record)."""
+    reconciled: str | None = None
+    """Why the keys were reconciled (``forced``, ``first load``, ...); None when not."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -159,8 +166,13 @@ def extract_entity(
     lookback: timedelta,
     src: psycopg.Connection[Any],
     landing: str = "auto",
+    reconcile: bool = False,
 ) -> BatchResult:
-    """Extract one entity of an SQL source for ``business_date`` (see the module docstring)."""
+    """Extract one entity of an SQL source for ``business_date`` (see the module docstring).
+
+    ``reconcile``: compare the keys with the source even when the mapping's
+    schedule does not make it due today.
+    """
     spec = mapping.entities[entity].table
     assert spec is not None
     source = mapping.source
@@ -200,9 +212,31 @@ def extract_entity(
                     "we": end,
                 },
             ).scalar_one()
+            last_reconciled = conn.execute(
+                sa.text(
+                    "select max(business_date) from ops.extract_batch where source = :s"
+                    " and entity = :e and reconciled and status = 'success'"
+                ),
+                {"s": source, "e": entity},
+            ).scalar()
+            due = reconcile_due(
+                spec.delete_detection, business_date, last_reconciled, force=reconcile
+            )
             pg = raw_psycopg(conn)
             result = _load_batch(
-                pg, src, mapping, entity, batch_id, query, fields, keys, start, end, spec, landing
+                pg,
+                src,
+                mapping,
+                entity,
+                batch_id,
+                query,
+                fields,
+                keys,
+                start,
+                end,
+                spec,
+                landing,
+                reconcile_reason=due,
             )
             conn.commit()
     log.info(
@@ -392,6 +426,8 @@ def _load_batch(
     end: datetime,
     spec: Any,
     landing: str = "auto",
+    *,
+    reconcile_reason: str | None = None,
 ) -> BatchResult:
     source = mapping.source
     raw = sql.Identifier("raw", raw_table(entity))
@@ -411,17 +447,18 @@ def _load_batch(
         allow_direct=landing == "auto",
     )
 
-    # 2. delete detection: keys gone from the source (nothing to do before anything is staged)
-    phases.start("delete_detection")
+    # 2. is a key reconciliation due? (nothing to compare before anything is staged: a
+    # first load reads everything, so it counts as one)
     rows_deleted = 0
+    reconciled: str | None = None
+    reconcile_details: dict[str, Any] = {}
     staging_table = sql.Identifier("staging", STAGING_TABLE.get(entity, entity))
     if spec.delete_detection.mode == "full_compare":
         staged_any = pg.execute(
             sql.SQL("select exists (select 1 from {} where source = %s)").format(staging_table),
             (source,),
         ).fetchone()[0]  # type: ignore[index]
-        if staged_any:
-            rows_deleted = _reconcile_keys(pg, src, source, entity, batch_id, query, keys)
+        reconciled = reconcile_reason if staged_any else "first load"
 
     # 3. typed staging: casts, quarantine, insert (empty table) or upsert
     phases.start("staging")
@@ -438,8 +475,16 @@ def _load_batch(
         staging_upsert(entity, insert_only=empty).statement,
         {"raw_id": batch_id, "batch_id": batch_id},
     ).fetchone()  # type: ignore[misc]
-    if rows_deleted:
-        pg.execute(staging_delete(entity), {"batch_id": batch_id, "deleted_at": end})
+    # 4. delete detection: staged keys gone from the source (after the upsert, so the
+    # digests of both sides agree except where a key was deleted or added since)
+    if reconciled is not None and reconciled != "first load":
+        phases.start("delete_detection")
+        rows_deleted, reconcile_details = _reconcile_keys(
+            pg, src, source, entity, batch_id, query, keys
+        )
+        if rows_deleted:
+            pg.execute(staging_delete(entity), {"batch_id": batch_id, "deleted_at": end})
+        phases.start("staging")
     if staged + quarantined != rows_in:
         raise ReviewError(
             f"{source}.{entity} batch {batch_id}: {rows_in} new raw rows but {staged} staged + "
@@ -455,7 +500,7 @@ def _load_batch(
             {"b": batch_id},
         ).fetchone()[0]  # type: ignore[index]
 
-    # 4. the batch's record: watermark and the checksum of what was read (order-independent)
+    # 5. the batch's record: watermark and the checksum of what was read (order-independent)
     phases.start("batch_record")
     read_from = (
         sql.SQL("{} where batch_id = {} and op = 'U'").format(raw, sql.Literal(batch_id))
@@ -480,12 +525,15 @@ def _load_batch(
     phases.stop()
     details: dict[str, Any] = {f"{k}_s": round(v, 4) for k, v in phases.seconds.items()}
     details["landing_path"] = path
+    if reconciled is not None:
+        details["reconciled"] = reconciled
+        details.update(reconcile_details)
     pg.execute(
         "update ops.extract_batch set rows_read = %s, rows_in = %s, rows_raw = %s, rows_deleted = %s,"
         " rows_staged = %s,"
         " rows_quarantined = %s, amount_in_cny = %s, amount_staged_cny = %s, checksum = %s,"
         " max_source_updated_at = %s, status = 'success', finished_at = clock_timestamp(),"
-        " details = %s where batch_id = %s",
+        " details = %s, reconciled = %s where batch_id = %s",
         (
             rows_read,
             rows_in,
@@ -498,6 +546,7 @@ def _load_batch(
             checksum,
             new_wm,
             Jsonb(details),
+            reconciled is not None,
             batch_id,
         ),
     )
@@ -513,7 +562,68 @@ def _load_batch(
         new_wm.isoformat() if new_wm else None,
         path,
         details,
+        reconciled,
     )
+
+
+def reconcile_due(
+    detection: DeleteDetection,
+    business_date: date,
+    last_reconciled: date | None,
+    *,
+    force: bool = False,
+) -> str | None:
+    """Why an entity's keys are reconciled on ``business_date``; None when not due.
+
+    Due when forced, when the entity was never reconciled, when the business
+    date falls on one of ``on_weekdays``, or when the last successful
+    reconciliation lies ``every_days`` or more before the business date (a
+    skipped run therefore never pushes a reconciliation further out). Only
+    ``full_compare`` entities are ever reconciled.
+    """
+    if detection.mode != "full_compare":
+        return None
+    if force:
+        return "forced"
+    if last_reconciled is None:
+        return "never reconciled"
+    if business_date.isoweekday() in detection.weekday_numbers:
+        return f"on {business_date:%A}"
+    days = (business_date - last_reconciled).days
+    if days >= detection.every_days:
+        return f"{days} days since {last_reconciled.isoformat()}"
+    return None
+
+
+DIGEST_HEX = 4
+"""Hex digits of a key's md5 naming its bucket: 16**4 = 65,536 buckets."""
+
+
+def _key_hash(alias: str, keys: tuple[str, ...]) -> sql.Composed:
+    """md5 of a key's text (columns joined like the row hash): the same on both sides."""
+    return sql.SQL("md5(concat_ws(chr(31), {}))").format(
+        sql.SQL(", ").join(
+            sql.SQL("coalesce({}.{}::text, chr(30))").format(
+                sql.Identifier(alias), sql.Identifier(k)
+            )
+            for k in keys
+        )
+    )
+
+
+def _digest(
+    conn: psycopg.Connection[Any],
+    rows: sql.Composable,
+    key_hash: sql.Composable,
+    params: dict[str, Any],
+) -> dict[str, tuple[int, int]]:
+    """Per bucket: (number of keys, sum of 60 bits of their hashes); order-independent."""
+    statement = sql.SQL(
+        "select left(h, {n}) as bucket, count(*) as keys,"
+        " sum(('x' || substr(h, {n} + 1, 15))::bit(60)::bigint) as hash_sum"
+        " from (select {h} as h from {rows}) as d group by 1"
+    ).format(n=sql.Literal(DIGEST_HEX), h=key_hash, rows=rows)
+    return {b: (int(n), int(total)) for b, n, total in conn.execute(statement, params).fetchall()}
 
 
 def _reconcile_keys(
@@ -524,50 +634,74 @@ def _reconcile_keys(
     batch_id: int,
     query: sql.Composable,
     keys: tuple[str, ...],
-) -> int:
-    """Record as deletes the keys staging holds for ``source`` that the source no longer has."""
-    key_ids = sql.SQL(", ").join(sql.Identifier(k) for k in keys)
-    pg.execute(
-        sql.SQL("create temp table extract_keys ({}) on commit drop").format(
-            sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(k)) for k in keys)
-        )
-    )
-    select = sql.SQL("select distinct {} from ({}) as q").format(
-        sql.SQL(", ").join(sql.SQL("q.{}").format(sql.Identifier(k)) for k in keys), query
-    )
-    _copy_stream(
-        src,
-        pg,
-        select,
-        {"window_start": datetime(1900, 1, 1, tzinfo=ZoneInfo("UTC"))},
-        sql.Identifier("extract_keys"),
-    )
+) -> tuple[int, dict[str, Any]]:
+    """Record as deletes the keys staging holds for ``source`` that the source no longer has.
+
+    Both sides reduce their keys to a digest per bucket at the same time (the
+    source's query runs in a second thread on its own connection); only the
+    buckets where staging's digest differs from the source's are compared key
+    by key (their source keys streamed into ``extract_keys``). Returns the
+    deletes recorded and what was compared.
+    """
     table = sql.Identifier("staging", STAGING_TABLE.get(entity, entity))
     live = (
         sql.SQL(" and s.{} is null").format(sql.Identifier(SOFT_DELETE_COLUMN[entity]))
         if entity in SOFT_DELETE_COLUMN
         else sql.SQL("")
     )
+    staged_rows = sql.SQL("{} as s where s.source = %(s)s{}").format(table, live)
+    source_rows = sql.SQL("({}) as q").format(query)
+    everything = {"window_start": datetime(1900, 1, 1, tzinfo=ZoneInfo("UTC"))}
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        remote = pool.submit(_digest, src, source_rows, _key_hash("q", keys), everything)
+        local = _digest(pg, staged_rows, _key_hash("s", keys), {"s": source})
+        theirs = remote.result()
+    # a bucket staging holds nothing of cannot hide a delete; one the source has more
+    # keys in (added since the landing, or quarantined) is compared like any other
+    differing = sorted(b for b, digest in local.items() if theirs.get(b) != digest)
+    details: dict[str, Any] = {
+        "reconcile_buckets": len(local),
+        "reconcile_buckets_differing": len(differing),
+        "reconcile_keys_staged": sum(n for n, _ in local.values()),
+    }
+    if not differing:
+        return 0, details
+    pg.execute(
+        sql.SQL("create temp table extract_keys ({}) on commit drop").format(
+            sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(k)) for k in keys)
+        )
+    )
+    in_buckets = sql.SQL("left({}, {}) = any(%(buckets)s)")
+    select = sql.SQL("select distinct {} from ({}) as q where {}").format(
+        sql.SQL(", ").join(sql.SQL("q.{}").format(sql.Identifier(k)) for k in keys),
+        query,
+        in_buckets.format(_key_hash("q", keys), sql.Literal(DIGEST_HEX)),
+    )
+    details["reconcile_keys_compared"] = _copy_stream(
+        src, pg, select, {**everything, "buckets": differing}, sql.Identifier("extract_keys")
+    )
+    pg.execute("analyze extract_keys")
     match = sql.SQL(" and ").join(
         sql.SQL("k.{k} = s.{k}::text").format(k=sql.Identifier(k)) for k in keys
     )
     raw = sql.Identifier("raw", raw_table(entity))
-    return pg.execute(
+    deleted = pg.execute(
         sql.SQL(
             "insert into {raw} (batch_id, source, op, row_hash, {keys}) "
             "select %(b)s, s.source, 'D', md5('delete' || concat_ws(chr(31), {skeys}) || %(b)s::text), {skeys} "
-            "from {table} as s where s.source = %(s)s{live} "
+            "from {staged} and {bucket} "
             "and not exists (select 1 from extract_keys as k where {match})"
         ).format(
             raw=raw,
-            keys=key_ids,
-            table=table,
-            live=live,
+            keys=sql.SQL(", ").join(sql.Identifier(k) for k in keys),
+            staged=staged_rows,
+            bucket=in_buckets.format(_key_hash("s", keys), sql.Literal(DIGEST_HEX)),
             match=match,
             skeys=sql.SQL(", ").join(sql.SQL("s.{}::text").format(sql.Identifier(k)) for k in keys),
         ),
-        {"b": batch_id, "s": source},
+        {"b": batch_id, "s": source, "buckets": differing},
     ).rowcount
+    return deleted, details
 
 
 def sync_value_maps(settings: Settings, mapping: SourceMapping) -> int:
@@ -600,11 +734,14 @@ def extract_sql_source(
     entities: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
     landing: str = "auto",
+    reconcile: bool = False,
 ) -> list[BatchResult]:
     """Extract every mapped entity of an SQL source for ``business_date``, in dependency order.
 
     ``landing``: ``auto`` (a first load COPYs straight into raw) or
     ``extract_in`` (always through the temporary table; the tests compare both).
+    ``reconcile``: reconcile the keys of every ``full_compare`` entity today,
+    whatever the mapping's schedule says.
     """
     if landing not in ("auto", "extract_in"):
         raise ConfigError(f"landing must be 'auto' or 'extract_in', not {landing!r}")
@@ -637,6 +774,7 @@ def extract_sql_source(
                     lookback=lookback,
                     src=src,
                     landing=landing,
+                    reconcile=reconcile,
                 )
             )
             src.rollback()

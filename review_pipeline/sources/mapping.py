@@ -20,6 +20,18 @@ from review_pipeline.sources.canonical import CANONICAL, Entity
 Unit = Literal["yuan", "wan", "yi"]
 FileFormat = Literal["csv", "xlsx", "xls"]
 SourceKind = Literal["sql", "files"]
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+WEEKDAYS: tuple[str, ...] = (
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+)
+WEEKDAY_ALIASES = {d[:3]: d for d in WEEKDAYS} | {d: d for d in WEEKDAYS}
+"""Weekday names as a mapping may write them (``sun``, ``Sunday``), to the canonical name."""
 
 LOAD_DATE = "@load_date"
 LOAD_TIME = "@load_time"
@@ -120,6 +132,21 @@ class DeleteDetection(_Strict):
 
     mode: Literal["none", "soft_delete", "flag", "full_compare"] = "none"
     column: str | None = None
+    every_days: int = Field(default=1, ge=1)
+    """``full_compare`` only: reconcile the keys when the entity's last successful
+    reconciliation is this many days (or more) before the business date, or there is
+    none. 1 (the default): every run."""
+    on_weekdays: list[Weekday] = Field(default_factory=list)
+    """``full_compare`` only: also reconcile whenever the business date falls on one of
+    these days (``sunday`` before the weekly review, say)."""
+
+    @field_validator("on_weekdays", mode="before")
+    @classmethod
+    def _weekday_names(cls, value: Any) -> Any:
+        value = _as_list(value)
+        if isinstance(value, list):
+            return [WEEKDAY_ALIASES.get(str(v).strip().lower(), v) for v in value]
+        return value
 
     @model_validator(mode="after")
     def _column_when_needed(self) -> DeleteDetection:
@@ -127,7 +154,14 @@ class DeleteDetection(_Strict):
             raise ValueError(f"mode '{self.mode}' needs 'column'")
         if self.mode in ("none", "full_compare") and self.column:
             raise ValueError(f"mode '{self.mode}' takes no 'column'")
+        if self.mode != "full_compare" and (self.every_days != 1 or self.on_weekdays):
+            raise ValueError("'every_days' and 'on_weekdays' schedule mode 'full_compare' only")
         return self
+
+    @property
+    def weekday_numbers(self) -> frozenset[int]:
+        """ISO weekday numbers (Monday 1 .. Sunday 7) of ``on_weekdays``."""
+        return frozenset(WEEKDAYS.index(d) + 1 for d in self.on_weekdays)
 
 
 class TableSpec(_Strict):

@@ -186,11 +186,16 @@ def extract_sql(
     mapping: SourceMapping,
     business_date: date,
     progress: Callable[[str], None] | None = None,
+    *,
+    reconcile: bool = False,
 ) -> SourceSummary:
+    """Extract one SQL source (``reconcile``: compare every full_compare entity's keys today)."""
     from review_pipeline.sources.crm import extract_sql_source
 
     summary = SourceSummary(mapping.source, "sql")
-    for r in extract_sql_source(settings, mapping, business_date, progress=progress):
+    for r in extract_sql_source(
+        settings, mapping, business_date, progress=progress, reconcile=reconcile
+    ):
         summary.batches += 1
         summary.rows_in += r.rows_in
         summary.rows_staged += r.rows_staged
@@ -207,13 +212,16 @@ def extract_all(
     dry_run: bool = False,
     source: str | None = None,
     progress: Callable[[str], None] | None = None,
+    reconcile: bool = False,
 ) -> dict[str, Any]:
     """Extract every configured source (or only ``source``) for ``business_date``.
 
     The stage function of the ``extract_sources`` task (see
     :mod:`review_pipeline.orchestration`, which records the run). ``scope``
     does not narrow extraction (sources are read whole); ``dry_run`` only
-    validates the mappings and reaches the sources.
+    validates the mappings and reaches the sources. ``reconcile``: compare the
+    keys of every ``full_compare`` entity with its source today, whatever the
+    mapping's schedule (``every_days`` / ``on_weekdays``) says.
     """
     from review_pipeline.migrations.runner import upgrade
 
@@ -234,7 +242,7 @@ def extract_all(
         if progress:
             progress(mapping.source)
         if mapping.kind == "sql":
-            summary = extract_sql(settings, mapping, business_date)
+            summary = extract_sql(settings, mapping, business_date, reconcile=reconcile)
         else:
             summary = extract_files(settings, mapping, business_date)
         out[mapping.source] = summary.as_dict()

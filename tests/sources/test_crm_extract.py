@@ -69,11 +69,13 @@ def crm(db_settings, warehouse):
     return dsn
 
 
-def _extract(settings, day):
+def _extract(settings, day, **kwargs):
     from review_pipeline.sources.crm import extract_sql_source
     from review_pipeline.sources.mapping import bundled_mapping
 
-    return {r.entity: r for r in extract_sql_source(settings, bundled_mapping("sim_crm"), day)}
+    return {
+        r.entity: r for r in extract_sql_source(settings, bundled_mapping("sim_crm"), day, **kwargs)
+    }
 
 
 def _q(engine, text, **params):
@@ -147,8 +149,10 @@ def test_incremental_days_pick_up_each_change_exactly_once(db_settings, warehous
         )
         conn.execute("delete from crm.opportunity where opp_id = 3")
 
-    results = _extract(db_settings, D2)
+    # forced: the shipped mapping reconciles keys weekly (tests below follow the schedule)
+    results = _extract(db_settings, D2, reconcile=True)
     lead = results["lead"]
+    assert lead.reconciled == "forced"
     # OPP-1 changed, OPP-4 new, OPP-5 late (inside the look-back); OPP-2 unchanged is not new again
     assert lead.rows_in == 3
     # read: OPP-1, OPP-4, OPP-5; OPP-2 (09:30 on D1) lies before the look-back (16:00 - 6 h)
@@ -164,7 +168,7 @@ def test_incremental_days_pick_up_each_change_exactly_once(db_settings, warehous
     assert deleted == [("OPP-3", True)]
 
     # the same day again: nothing new anywhere, the delete is not recorded twice
-    again = _extract(db_settings, D2)
+    again = _extract(db_settings, D2, reconcile=True)
     assert all(r.rows_in == 0 for r in again.values()), {e: r.rows_in for e, r in again.items()}
     assert again["lead"].rows_deleted == 0
     assert _q(warehouse, "select count(*) from raw.crm_lead")[0][0] == 3 + 3 + 1
@@ -358,3 +362,158 @@ def test_a_repeated_version_lands_once_when_raw_holds_another_sources_rows(
     assert rows == [("other_crm", "GOV"), ("sim_crm", "FIN"), ("sim_crm", "GOV")]
     # the source connection was left usable: the next entities were extracted after it
     assert results["lead"].rows_in == 3
+
+
+# ---------------------------------------------------------------- periodic key reconciliation
+# The shipped sim_crm mapping: lead and visit `full_compare, every_days: 7, on_weekdays: [sunday]`.
+MON, TUE, SAT, SUN = date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 7), date(2026, 3, 8)
+
+
+def _hard_delete(crm_dsn: str) -> None:
+    """OPP-3 (a lead entered by mistake) and visit 11 (wrongly logged) deleted in the CRM."""
+    with psycopg.connect(crm_dsn, autocommit=True) as conn:
+        conn.execute(
+            "insert into crm.visit_record values"
+            " (11, 'E1', 'C1', 3, '2026-03-02', '上门拜访', '误录', '2026-03-02 17:00', '2026-03-02 17:00'),"
+            " (12, 'E1', 'C1', 1, '2026-03-02', '技术交流', '方案', '2026-03-02 17:10', '2026-03-02 17:10')"
+        )
+
+
+def _delete_in_crm(crm_dsn: str) -> None:
+    with psycopg.connect(crm_dsn, autocommit=True) as conn:
+        conn.execute("delete from crm.visit_record where visit_id = 11")
+        conn.execute("delete from crm.opportunity where opp_id = 3")
+
+
+def _live(engine) -> tuple[list[str], list[str]]:
+    leads = _q(engine, "select lead_id from staging.lead where deleted_at is null order by 1")
+    visits = _q(engine, "select visit_id from staging.visit order by 1")
+    return [r[0] for r in leads], [r[0] for r in visits]
+
+
+def _reconciled(engine) -> list[tuple]:
+    return _q(
+        engine,
+        "select business_date, entity, reconciled, rows_deleted, details ->> 'reconciled'"
+        " from ops.extract_batch where entity in ('lead', 'visit') order by batch_id",
+    )
+
+
+def test_a_hard_delete_is_found_on_a_reconciliation_day_and_not_on_others(
+    db_settings, warehouse, crm
+):
+    _hard_delete(crm)
+    first = _extract(db_settings, MON)
+    # the first load read everything: it counts as the entities' reconciliation
+    assert first["lead"].reconciled == first["visit"].reconciled == "first load"
+    assert _live(warehouse) == (["OPP-1", "OPP-2", "OPP-3"], ["11", "12"])
+    _delete_in_crm(crm)
+
+    tue = _extract(db_settings, TUE)
+    assert tue["lead"].reconciled is None and tue["lead"].rows_deleted == 0
+    assert tue["visit"].reconciled is None and tue["visit"].rows_deleted == 0
+    sat = _extract(db_settings, SAT)  # 5 days since Monday: still not due
+    assert sat["lead"].rows_deleted == sat["visit"].rows_deleted == 0
+    assert _live(warehouse) == (["OPP-1", "OPP-2", "OPP-3"], ["11", "12"])
+
+    sun = _extract(db_settings, SUN)  # the weekly review date: due whatever the interval
+    assert sun["lead"].reconciled == sun["visit"].reconciled == "on Sunday"
+    assert sun["lead"].rows_deleted == 1 and sun["visit"].rows_deleted == 1
+    assert _live(warehouse) == (["OPP-1", "OPP-2"], ["12"])
+    # only the buckets holding a deleted key were compared key by key
+    details = _q(
+        warehouse,
+        "select details -> 'reconcile_buckets_differing', details -> 'reconcile_keys_staged'"
+        " from ops.extract_batch where entity = 'visit' and business_date = :d",
+        d=SUN,
+    )
+    assert details == [(1, 2)]
+    assert [r[:4] for r in _reconciled(warehouse)] == [
+        (MON, "lead", True, 0),
+        (MON, "visit", True, 0),
+        (TUE, "lead", False, 0),
+        (TUE, "visit", False, 0),
+        (SAT, "lead", False, 0),
+        (SAT, "visit", False, 0),
+        (SUN, "lead", True, 1),
+        (SUN, "visit", True, 1),
+    ]
+    # Sunday again (a re-run): reconciled again, nothing left to delete
+    again = _extract(db_settings, SUN)
+    assert again["lead"].reconciled == "on Sunday" and again["lead"].rows_deleted == 0
+    assert again["visit"].rows_deleted == 0
+
+
+def test_forced_reconciliation_finds_the_delete_on_any_day(
+    db_settings, warehouse, crm, monkeypatch, capsys
+):
+    from review_pipeline.cli.app import _register, app
+
+    _hard_delete(crm)
+    _extract(db_settings, MON)
+    _delete_in_crm(crm)
+    assert _extract(db_settings, TUE)["visit"].rows_deleted == 0
+    # the same Tuesday re-run with --reconcile, through the command
+    monkeypatch.setenv("REVIEW_WAREHOUSE_URL", db_settings.warehouse_url.get_secret_value())
+    monkeypatch.setenv("REVIEW_CRM_URL", db_settings.crm_url.get_secret_value())
+    monkeypatch.setenv("REVIEW_HOME", str(db_settings.home))
+    _register()
+    app(
+        args=["extract", "--date", TUE.isoformat(), "--source", "sim_crm", "--reconcile"],
+        standalone_mode=False,
+    )
+    assert "sim_crm" in capsys.readouterr().out
+    assert _live(warehouse) == (["OPP-1", "OPP-2"], ["12"])
+    forced = _q(
+        warehouse,
+        "select entity, rows_deleted, details ->> 'reconciled' from ops.extract_batch"
+        " where entity in ('lead', 'visit') order by batch_id desc limit 2",
+    )
+    assert sorted(forced) == [("lead", 1, "forced"), ("visit", 1, "forced")]
+
+
+def test_the_schedule_counts_from_the_last_reconciliation_across_skipped_runs(
+    db_settings, warehouse, crm
+):
+    _hard_delete(crm)
+    _extract(db_settings, date(2026, 2, 25))  # a Wednesday: first load
+    _delete_in_crm(crm)
+    # runs skipped from Thursday to the next Wednesday (the Sunday among them):
+    # 7 days since the last reconciliation, so the first run after the gap reconciles
+    wed = _extract(db_settings, date(2026, 3, 4))
+    assert wed["visit"].reconciled == "7 days since 2026-02-25"
+    assert wed["visit"].rows_deleted == 1 and wed["lead"].rows_deleted == 1
+    # and the interval restarts from there: Thursday .. Saturday are not due
+    for day in (date(2026, 3, 5), date(2026, 3, 7)):
+        assert _extract(db_settings, day)["visit"].reconciled is None
+    # a failed batch is no reconciliation: the schedule reads successful ones only
+    with warehouse.begin() as conn:
+        conn.execute(
+            sa.text(
+                "insert into ops.extract_batch (source, entity, source_object, business_date, status,"
+                " reconciled)"
+                " values ('sim_crm', 'visit', 'sim_crm/visit.sql', '2026-03-10', 'failed', true)"
+            )
+        )
+    assert _extract(db_settings, date(2026, 3, 11))["visit"].reconciled == (
+        "7 days since 2026-03-04"
+    )
+
+
+@pytest.mark.unit
+def test_reconcile_due_rules():
+    from review_pipeline.sources.crm import reconcile_due
+    from review_pipeline.sources.mapping import DeleteDetection
+
+    weekly = DeleteDetection(mode="full_compare", every_days=7, on_weekdays=["sun"])
+    assert weekly.on_weekdays == ["sunday"] and weekly.weekday_numbers == {7}
+    assert reconcile_due(weekly, TUE, None) == "never reconciled"
+    assert reconcile_due(weekly, TUE, MON) is None
+    assert reconcile_due(weekly, TUE, MON, force=True) == "forced"
+    assert reconcile_due(weekly, SUN, SAT) == "on Sunday"
+    assert reconcile_due(weekly, date(2026, 3, 9), MON) == "7 days since 2026-03-02"
+    assert reconcile_due(weekly, MON, date(2026, 3, 9)) is None  # a backfill of an earlier day
+    every = DeleteDetection(mode="full_compare")
+    assert reconcile_due(every, TUE, MON) == "1 days since 2026-03-02"
+    assert reconcile_due(every, MON, MON) is None
+    assert reconcile_due(DeleteDetection(), TUE, None, force=True) is None

@@ -267,3 +267,39 @@ def test_sql_kind_is_supported(tmp_path):
     data["entities"]["lead"]["file"] = {"glob": "x.csv", "format": "csv"}
     with pytest.raises(ConfigError, match=r"entities\.lead\.file: not allowed in an 'sql' source"):
         load_mapping(_write(tmp_path, data))
+
+
+def test_reconciliation_schedule_is_validated(tmp_path):
+    def mapping(detection):
+        return {
+            "source": "crm_db",
+            "kind": "sql",
+            "entities": {
+                "lead": {
+                    "table": {
+                        "name": "crm.opportunity",
+                        "key_columns": ["opp_id"],
+                        "updated_at": "modified_on",
+                        "delete_detection": detection,
+                    },
+                    "columns": {"lead_id": "opp_id"},
+                }
+            },
+        }
+
+    ok = load_mapping(
+        _write(
+            tmp_path,
+            mapping({"mode": "full_compare", "every_days": 7, "on_weekdays": ["Sun", "saturday"]}),
+        )
+    )
+    detection = ok.entities["lead"].table.delete_detection
+    assert detection.on_weekdays == ["sunday", "saturday"] and detection.weekday_numbers == {6, 7}
+    with pytest.raises(ConfigError, match=r"entities\.lead\.table\.delete_detection\.every_days"):
+        load_mapping(_write(tmp_path, mapping({"mode": "full_compare", "every_days": 0})))
+    with pytest.raises(ConfigError, match=r"delete_detection\.on_weekdays\.0"):
+        load_mapping(_write(tmp_path, mapping({"mode": "full_compare", "on_weekdays": ["sundy"]})))
+    with pytest.raises(ConfigError, match="schedule mode 'full_compare' only"):
+        load_mapping(
+            _write(tmp_path, mapping({"mode": "soft_delete", "column": "x", "every_days": 7}))
+        )
