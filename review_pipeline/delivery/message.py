@@ -74,6 +74,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "sheets": "工作簿内容",
         "rows": "行",
         "cut": "已截断（超出 Excel 上限）",
+        "capped": "工作簿中仅列出最重要的 {shown:,} 条",
         "empty": "本期您的范围内没有数据。",
         "attached": "附件：{name}",
         "zipped": "工作簿超过 {limit}，已压缩为 ZIP 附件（{name}）。",
@@ -115,6 +116,7 @@ _LABELS: dict[str, dict[str, str]] = {
         "sheets": "In the workbook",
         "rows": "rows",
         "cut": "cut at Excel's limits",
+        "capped": "the workbook lists the {shown:,} most important",
         "empty": "There is no data in your scope this period.",
         "attached": "Attached: {name}",
         "zipped": "The workbook is over {limit}, so it is attached zipped ({name}).",
@@ -341,6 +343,16 @@ def _chart_html(summary: Mapping[str, Any], labels: Mapping[str, str], src: str 
     )
 
 
+def _sheet_note(info: Mapping[str, Any], labels: Mapping[str, str]) -> str:
+    """ " (cut at Excel's limits)" / " (the workbook lists the 5,000 most important)" or ""."""
+    notes = []
+    if info.get("capped") and isinstance(info.get("shown"), int):
+        notes.append(labels["capped"].format(shown=info["shown"]))
+    if info.get("cut"):
+        notes.append(labels["cut"])
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
 def _sheets_html(summary: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     sheets = summary.get("sheets")
     if not isinstance(sheets, Mapping) or not sheets:
@@ -348,7 +360,7 @@ def _sheets_html(summary: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     rows = []
     for name, info in sheets.items():
         info = info if isinstance(info, Mapping) else {}
-        cut = f" ({labels['cut']})" if info.get("cut") else ""
+        cut = _sheet_note(info, labels)
         rows.append(
             f'<tr><td>{_e(name)}</td><td class="num">{_e(info.get("rows", "-"))}'
             f" {_e(labels['rows'])}{_e(cut)}</td></tr>"
@@ -480,7 +492,7 @@ def render_text(
         lines += ["", f"[{labels['sheets']}]"]
         for name, info in sheets.items():
             info = info if isinstance(info, Mapping) else {}
-            cut = f" ({labels['cut']})" if info.get("cut") else ""
+            cut = _sheet_note(info, labels)
             lines.append(f"  {name}: {info.get('rows', '-')} {labels['rows']}{cut}")
     lines += ["", "--", labels["footer"], ""]
     return "\n".join(lines)

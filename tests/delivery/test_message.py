@@ -152,6 +152,26 @@ def test_english_labels_and_advice(msettings: Any) -> None:
     assert "[high] Call the customer" in text
 
 
+def test_a_capped_or_cut_sheet_says_so_in_both_bodies() -> None:
+    from review_pipeline.delivery.message import render_html, render_text
+
+    summary = base_summary(
+        sheets={
+            "R6 线索台账": {"rows": 83412, "shown": 5000, "total": 83412, "cut": False,
+                            "capped": True},
+            "R7 应收账款": {"rows": 12, "shown": 12, "total": 12, "cut": False, "capped": False},
+            "R3 TOP": {"rows": 1048572, "shown": 1048572, "cut": True, "capped": False},
+        }
+    )  # fmt: skip
+    text = render_text(summary, language="zh-CN")
+    assert "R6 线索台账: 83412 行 (工作簿中仅列出最重要的 5,000 条)" in text
+    assert "R7 应收账款: 12 行\n" in text
+    assert "R3 TOP: 1048572 行 (已截断（超出 Excel 上限）)" in text
+    html = render_html(summary, language="en")
+    assert "the workbook lists the 5,000 most important" in html
+    assert html.count("most important") == 1 and "(cut at Excel's limits)" in html
+
+
 def test_size_guard_zips_when_over_the_limit(msettings: Any) -> None:
     from review_pipeline.delivery.message import build_message
 
