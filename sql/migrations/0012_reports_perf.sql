@@ -15,6 +15,8 @@
 -- * lead_state_closed_stage_ix: the closed versions a TOP list can take (S4 /
 --   pending-order versions that are not open, S5 ordered versions begun in the
 --   month), so the lists read those instead of every lead's state on D.
+-- * lead_state_from_ix: the versions begun in the last 7 days, for the lead
+--   ledger (R6), which reads the states of its own leads only.
 
 create or replace function dw.lead_state_on(as_of date)
 returns setof dw.fct_lead_snapshot
@@ -308,3 +310,6 @@ $$;
 
 create index if not exists lead_state_closed_stage_ix on dw.fct_lead_state (stage_code, valid_from)
 where not is_open and stage_code in ('S4', 'S5_PENDING_ORDER', 'S5_ORDERED');
+
+-- The lead ledger (R6) finds the versions begun in the last 7 days.
+create index if not exists lead_state_from_ix on dw.fct_lead_state (valid_from);

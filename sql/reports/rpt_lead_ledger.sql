@@ -14,14 +14,34 @@ insert into mart.rpt_lead_ledger (
     created_on, last_visit_date, days_since_update, finding_rule_ids, has_error_finding, is_gated,
     check_flag, check_reasons, prev_stage_code, prev_amount_cny, amount_change_cny, wow_change
 )
-with leads_now as (
+-- The ledger's leads are found through indexes first (open on D, open on
+-- D-7, a version begun in the last 7 days); only their states are read.
+with ledger_ids as (
+    select s.lead_id
+    from dw.fct_lead_state as s
+    where s.is_open and daterange(s.valid_from, s.valid_to) @> cast(:review_date as date)
+    union
+    select s.lead_id
+    from dw.fct_lead_state as s
+    where s.is_open and daterange(s.valid_from, s.valid_to) @> cast(:prev_date as date)
+    union
+    select s.lead_id
+    from dw.fct_lead_state as s
+    where s.valid_from > :prev_date and s.valid_from <= :review_date and s.valid_to > :review_date
+),
+
+leads_now as (
     select s.*
-    from dw.lead_any_state_on(cast(:review_date as date)) as s
+    from dw.fct_lead_state as s
+    inner join ledger_ids as i on s.lead_id = i.lead_id
+    where s.valid_from <= :review_date and s.valid_to > :review_date
 ),
 
 leads_prev as (
     select s.*
-    from dw.lead_any_state_on(cast(:prev_date as date)) as s
+    from dw.fct_lead_state as s
+    inner join ledger_ids as i on s.lead_id = i.lead_id
+    where s.valid_from <= :prev_date and s.valid_to > :prev_date
 ),
 
 in_ledger as (
