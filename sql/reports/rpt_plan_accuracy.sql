@@ -70,10 +70,26 @@ actuals as (
     where c.collection_date >= b.first_month and c.collection_date < b.after_month
 ),
 
+-- summed per person, product line and month first, so the rollup below
+-- groups one row per person-line-month instead of every plan, order and
+-- collection
 measures as (
-    select * from plans
-    union all
-    select * from actuals
+    select
+        x.month,
+        x.business_unit,
+        x.measure,
+        x.product_line_code,
+        x.region_code,
+        x.team_id,
+        x.owner_id,
+        sum(x.plan) as plan,
+        sum(x.actual) as actual
+    from (
+        select * from plans
+        union all
+        select * from actuals
+    ) as x
+    group by x.month, x.business_unit, x.measure, x.product_line_code, x.region_code, x.team_id, x.owner_id
 ),
 
 monthly as (
