@@ -105,3 +105,64 @@ def test_an_empty_warehouse_builds_empty_reports(rs):
     summary = run_stage("build_daily_marts", D, settings=rs)
     assert summary["rows_out"] == 0 and summary["step"] == "build_daily_marts"
     assert set(summary["tables"]) >= {"rpt_region_ytd_attainment", "rpt_receivable"}
+
+
+def test_lead_state_on_is_the_snapshot_view_of_that_day_without_the_gated_leads(world):
+    """Migration 0012 reads dw.fct_lead_state directly; it must stay the view's day."""
+    from datetime import timedelta
+
+    with engine_of(world).begin() as conn:
+        open_on_d = conn.execute(
+            sa.text("select lead_id from dw.lead_state_on(:d) order by lead_id"), {"d": D}
+        ).scalars()
+        gated = list(open_on_d)[0]
+        conn.execute(
+            sa.text(
+                "insert into dw.fct_lead_gate (business_date, lead_id, rule_ids)"
+                " values (:d, :l, array['LQ12']) on conflict do nothing"
+            ),
+            {"d": D, "l": gated},
+        )
+        for day in (D, D - timedelta(days=7), D - timedelta(days=40), D.replace(day=1)):
+            by_function = conn.execute(
+                sa.text("select s.* from dw.lead_state_on(:d) as s order by s.lead_id"),
+                {"d": day},
+            ).all()
+            by_view = conn.execute(
+                sa.text(
+                    "select s.* from dw.fct_lead_snapshot as s"
+                    " where s.snapshot_date = :d order by s.lead_id"
+                ),
+                {"d": day},
+            ).all()
+            assert by_function == by_view, day
+        on_d = {
+            r.lead_id for r in conn.execute(sa.text("select * from dw.lead_state_on(:d)"), {"d": D})
+        }
+        assert gated not in on_d and len(on_d) >= 3
+
+
+def test_lead_check_for_gives_lead_check_on_rows_of_the_chosen_leads_only(world):
+    """The TOP lists flag only their leads; the flags must be those of lead_check_on."""
+    args = "cast(:d as date), 30, 30, 14, 45"
+    with engine_of(world).connect() as conn:
+        every = {
+            r.lead_id: tuple(r)
+            for r in conn.execute(sa.text(f"select * from mart.lead_check_on({args})"), {"d": D})
+        }
+        assert len(every) >= 3
+        chosen = sorted(every)[:2] + ["NO_SUCH_LEAD"]
+        some = conn.execute(
+            sa.text(
+                "select * from mart.lead_check_for(cast(:d as date), cast(:ids as text[]), 30, 30, 14, 45)"
+            ),
+            {"d": D, "ids": chosen},
+        ).all()
+        assert {r.lead_id: tuple(r) for r in some} == {k: every[k] for k in chosen[:2]}
+        none = conn.execute(
+            sa.text(
+                "select count(*) from mart.lead_check_for(cast(:d as date), '{}', 30, 30, 14, 45)"
+            ),
+            {"d": D},
+        ).scalar_one()
+        assert none == 0
