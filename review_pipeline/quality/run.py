@@ -64,6 +64,8 @@ LEAD_DAY_PLANNED = (
     "is_open",
     "stage_rank",
 )
+WORK_MEM = "64MB"
+"""``work_mem`` of the check statements (the history sorts spilled to disk with 4 MB)."""
 CALENDAR_MARGIN_DAYS = 60  # back: working-day history for the gates
 CALENDAR_AHEAD_DAYS = 21  # ahead: approval deadlines after the longest statutory break
 
@@ -259,7 +261,7 @@ def _session_settings(conn: Connection) -> None:
     # working tables) costs more than it saves on these short statements; the
     # history sorts spill to disk with the default 4 MB of work memory.
     conn.execute(sa.text("set local jit = off"))
-    conn.execute(sa.text("set local work_mem = '64MB'"))
+    conn.execute(sa.text(f"set local work_mem = '{WORK_MEM}'"))
 
 
 def gx_url(settings: Settings) -> str:

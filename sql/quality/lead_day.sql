@@ -17,15 +17,20 @@ with win as (
         start_date,
         end_date,
         tz,
-        future_tolerance
+        future_tolerance,
+        start_date::timestamp at time zone tz as start_at
     from dq.check_window
 ),
 
-day_last_change as (
-    -- the last change of each lead on each local day
-    select distinct on (h.lead_id, (h.changed_at at time zone w.tz)::date)
+-- Only the history rows the window can show are read in full: per lead, its last
+-- change before the window (the state it enters the window with; one backward pass
+-- over the history's primary key) and every change from the window's first day on.
+-- A daily run on the latest day so reads a handful of rows per changed lead instead
+-- of sorting the whole history.
+before_window as (
+    select distinct on (h.lead_id)
         h.lead_id,
-        (h.changed_at at time zone w.tz)::date as change_day,
+        (h.changed_at at time zone (select w.tz from win as w))::date as change_day,
         h.stage,
         h.status,
         h.stage_raw,
@@ -39,8 +44,40 @@ day_last_change as (
         h.bid_price_cny,
         h.competitors
     from staging.lead_history as h
-    cross join win as w
-    order by h.lead_id asc, (h.changed_at at time zone w.tz)::date asc, h.changed_at desc, h.seq desc
+    where h.changed_at < (select w.start_at from win as w)
+    order by h.lead_id desc, h.changed_at desc, h.seq desc
+),
+
+from_window as (
+    -- the last change of each lead on each local day from the window's first day on
+    select distinct on (h.lead_id, (h.changed_at at time zone (select w.tz from win as w))::date)
+        h.lead_id,
+        (h.changed_at at time zone (select w.tz from win as w))::date as change_day,
+        h.stage,
+        h.status,
+        h.stage_raw,
+        h.status_raw,
+        h.amount_cny,
+        h.owner_id,
+        h.expected_order_date,
+        h.customer_id,
+        h.product_line_code,
+        h.tender_date,
+        h.bid_price_cny,
+        h.competitors
+    from staging.lead_history as h
+    where h.changed_at >= (select w.start_at from win as w)
+    order by
+        h.lead_id asc,
+        (h.changed_at at time zone (select w.tz from win as w))::date asc,
+        h.changed_at desc,
+        h.seq desc
+),
+
+day_last_change as (
+    select * from before_window
+    union all
+    select * from from_window
 ),
 
 spans as (
@@ -55,13 +92,38 @@ spans as (
         -- does this source keep the lead's other fields in its history? (a source that
         -- does not leaves them null on every row: the lead row then speaks for them)
         bool_or(c.customer_id is not null or c.product_line_code is not null)
-            over lead_order as history_has_fields
+            over lead_order as fields_in_read
     from day_last_change as c
     -- one window for all three (lag and lead ignore the frame; bool_or sees the
     -- whole lead): one pass instead of two
     window lead_order as (
         partition by c.lead_id order by c.change_day rows between unbounded preceding and unbounded following
     )
+),
+
+spans_checked as (
+    select
+        s.*,
+        -- a lead whose rows read here keep no fields may have older rows that do
+        s.fields_in_read or exists (
+            select 1
+            from staging.lead_history as h
+            where
+                h.lead_id = s.lead_id
+                and h.changed_at < (select w.start_at from win as w)
+                and (h.customer_id is not null or h.product_line_code is not null)
+                -- only the last change of its day counts, as in day_last_change
+                and not exists (
+                    select 1
+                    from staging.lead_history as later
+                    where
+                        later.lead_id = h.lead_id
+                        and (later.changed_at, later.seq) > (h.changed_at, h.seq)
+                        and (later.changed_at at time zone (select w.tz from win as w))::date
+                        = (h.changed_at at time zone (select w.tz from win as w))::date
+                )
+        ) as history_has_fields
+    from spans as s
 ),
 
 lead_span as (
@@ -88,7 +150,7 @@ lead_span as (
         least(w.end_date, s.valid_to - 1) as last_day
     from staging.lead as l
     cross join win as w
-    left join spans as s
+    left join spans_checked as s
         on
             l.lead_id = s.lead_id
             and w.start_date < s.valid_to
