@@ -23,9 +23,11 @@ A check run holds the step lock ``check``: the working tables are shared.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,7 +38,7 @@ from review_pipeline.errors import UserError
 from review_pipeline.ops import record_step
 from review_pipeline.quality.calendar import fill_working_days
 from review_pipeline.quality.config import QualitySettings, load_quality_settings
-from review_pipeline.quality.gx import ValidationOutcome, prune_results, validate
+from review_pipeline.quality.gx import ValidationOutcome, get_context, prune_results, validate
 from review_pipeline.quality.suites import Suite, load_suites, rule_sql, run_quality_sql
 from review_pipeline.settings import Settings
 
@@ -271,6 +273,26 @@ def gx_url(settings: Settings) -> str:
     return url.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
 
+def prepare_gx(home: Path) -> threading.Thread:
+    """Create the Great Expectations context in a background thread; returns the thread.
+
+    Importing GX and creating its context costs seconds of Python per process;
+    started before the SQL of the checks, it runs while this process only waits
+    for PostgreSQL, and the validation finds it made. A failure here is left
+    to the validation, which creates the context itself and reports it.
+    """
+
+    def work() -> None:
+        try:
+            get_context(home)
+        except Exception:  # noqa: BLE001 - validate() raises it again, with context
+            log.debug("preparing the GX context in the background failed", exc_info=True)
+
+    thread = threading.Thread(target=work, name="gx-context", daemon=True)
+    thread.start()
+    return thread
+
+
 def check_window(
     engine: Engine,
     settings: Settings,
@@ -279,8 +301,13 @@ def check_window(
     run_id: int,
     start: date,
     end: date,
+    *,
+    gx_ready: threading.Thread | None = None,
 ) -> dict[str, Any]:
-    """Check one window in one pass (see the module docstring)."""
+    """Check one window in one pass (see the module docstring).
+
+    ``gx_ready``: the thread of :func:`prepare_gx`, waited for before the validation.
+    """
     started = time.monotonic()
     params = _window_params(settings, q, run_id, start, end)
     with engine.begin() as conn:
@@ -297,6 +324,8 @@ def check_window(
         _session_settings(conn)
         stats = _write_findings(conn, suites, params)
     written = time.monotonic()
+    if gx_ready is not None:
+        gx_ready.join()
     prune_results(settings.home, q.gx_keep_runs)
     outcome = validate(
         settings.home,
@@ -354,6 +383,7 @@ def run_checks(settings: Settings, start: date, end: date | None = None) -> dict
     docs = None
     gx_success = True
     started = time.monotonic()
+    gx_ready = prepare_gx(settings.home)
     with record_step(engine, STEP, start) as step:
         with engine.connect() as lock_conn:
             with lock_conn.begin(), step_lock(lock_conn, STEP, wait_seconds=5):
@@ -371,7 +401,14 @@ def run_checks(settings: Settings, start: date, end: date | None = None) -> dict
                     log.info("analyzed %s (statistics were missing or stale)", ", ".join(analyzed))
                 for chunk_start, chunk_end in chunks(start, end, q.chunk_days):
                     part = check_window(
-                        engine, settings, q, suites, step.run_id, chunk_start, chunk_end
+                        engine,
+                        settings,
+                        q,
+                        suites,
+                        step.run_id,
+                        chunk_start,
+                        chunk_end,
+                        gx_ready=gx_ready,
                     )
                     for key in ("findings", "quarantined", "lead_days"):
                         totals[key] += part[key]
