@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 DAGS_FOLDER = REPO / "dags"
@@ -97,3 +98,45 @@ def warehouse_env(url: str) -> dict[str, str]:
     if parsed.query.get("host") or not parsed.host:
         return {"REVIEW_WAREHOUSE_URL": url}
     return {"AIRFLOW_CONN_REVIEW_WAREHOUSE": airflow_conn_json(url)}
+
+
+# ------------------------------------------------------------ DAG run helpers
+def load_dag(dag_id: str, folder: Path = DAGS_FOLDER) -> Any:
+    """The DAG from its file, import errors asserted absent, retries off (a failing
+    task would otherwise sit out the retry back-off)."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(folder / f"{dag_id}.py"))
+    assert bag.import_errors == {}
+    dag = bag.dags[dag_id]
+    for task in dag.tasks:
+        task.retries = 0
+    return dag
+
+
+def task_states(dag_id: str, run_id: str) -> dict[str, str]:
+    """task_id -> state of one DAG run."""
+    import sqlalchemy as sa
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        tis = session.scalars(
+            sa.select(TaskInstance).where(
+                TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id
+            )
+        ).all()
+        return {ti.task_id: str(ti.state) for ti in tis}
+
+
+def step_runs(engine: Any, run_id: str) -> list[Any]:
+    """The ops.step_run rows one DAG run wrote, in order."""
+    import sqlalchemy as sa
+
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                sa.text("select * from ops.step_run where airflow_run_id = :r order by run_id"),
+                {"r": run_id},
+            ).all()
+        )

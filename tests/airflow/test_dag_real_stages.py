@@ -27,6 +27,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from _testenv import load_dag, step_runs, task_states  # loaded by conftest.py
 
 pytestmark = [pytest.mark.airflow, pytest.mark.integration, pytest.mark.slow]
 
@@ -56,41 +57,6 @@ def _conn_json(url: str) -> str:
     from _testenv import airflow_conn_json
 
     return airflow_conn_json(url)
-
-
-def _dag(dag_id: str):
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(REPO / "dags" / f"{dag_id}.py"))
-    assert bag.import_errors == {}
-    dag = bag.dags[dag_id]
-    for task in dag.tasks:  # fail at once instead of sitting out the retry back-off
-        task.retries = 0
-    return dag
-
-
-def _states(dag_id: str, run_id: str) -> dict[str, str]:
-    from airflow.models import TaskInstance
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        tis = session.scalars(
-            sa.select(TaskInstance).where(
-                TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id
-            )
-        ).all()
-        return {ti.task_id: str(ti.state) for ti in tis}
-
-
-def _step_runs(engine: sa.Engine, run_id: str) -> list[Any]:
-    with engine.connect() as conn:
-        return conn.execute(
-            sa.text(
-                "select step, business_date, status, rows_in, rows_out, details"
-                " from ops.step_run where airflow_run_id = :r order by run_id"
-            ),
-            {"r": run_id},
-        ).all()
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +118,7 @@ def test_daily_runs_then_the_weekly_run_deliver_the_packs_by_email(airflow_db, t
     env = task_env
     engine: sa.Engine = env["engine"]
     settings = env["settings"]
-    daily = _dag("review_daily")
+    daily = load_dag("review_daily")
 
     for day in LIVE_DAYS:
         # the CRM and the finance export move on by one day, then the 02:00 run picks it up
@@ -163,11 +129,11 @@ def test_daily_runs_then_the_weekly_run_deliver_the_packs_by_email(airflow_db, t
         run = daily.test(
             logical_date=pendulum.datetime(nxt.year, nxt.month, nxt.day, 2, tz="Asia/Shanghai")
         )
-        states = _states("review_daily", run.run_id)
+        states = task_states("review_daily", run.run_id)
         assert run.state == "success", states
         assert set(states.values()) == {"success"}, states
         # one record per task, plus the records of the steps inside them (check, gates, ...)
-        rows = {r.step: r for r in _step_runs(engine, run.run_id)}
+        rows = {r.step: r for r in step_runs(engine, run.run_id)}
         assert set(DAILY_STEPS) <= set(rows), sorted(rows)
         assert {r.business_date for r in rows.values()} == {day}
         assert all(r.status == "success" and not r.details.get("skipped") for r in rows.values())
@@ -178,13 +144,13 @@ def test_daily_runs_then_the_weekly_run_deliver_the_packs_by_email(airflow_db, t
         assert rows["build_daily_marts"].rows_out > 0
 
     monday = SUNDAY + timedelta(days=1)
-    weekly = _dag("review_weekly").test(
+    weekly = load_dag("review_weekly").test(
         logical_date=pendulum.datetime(monday.year, monday.month, monday.day, 7, tz="Asia/Shanghai")
     )
-    states = _states("review_weekly", weekly.run_id)
+    states = task_states("review_weekly", weekly.run_id)
     assert weekly.state == "success", states
     assert set(states.values()) == {"success"}, states
-    rows = [r for r in _step_runs(engine, weekly.run_id) if r.step in WEEKLY_STEPS]
+    rows = [r for r in step_runs(engine, weekly.run_id) if r.step in WEEKLY_STEPS]
     assert [r.step for r in rows] == WEEKLY_STEPS
     assert {r.business_date for r in rows} == {SUNDAY}
     by_step = {r.step: r for r in rows}
@@ -197,10 +163,10 @@ def test_daily_runs_then_the_weekly_run_deliver_the_packs_by_email(airflow_db, t
     _assert_packs_delivered(engine, messages, "weekly", SUNDAY)
 
     # the weekly run again (a retry, a re-run by hand): the same packs, no second email
-    again = _dag("review_weekly").test(
+    again = load_dag("review_weekly").test(
         logical_date=pendulum.datetime(monday.year, monday.month, monday.day, 7, tz="Asia/Shanghai")
     )
-    assert again.state == "success", _states("review_weekly", again.run_id)
+    assert again.state == "success", task_states("review_weekly", again.run_id)
     assert len(env["smtp"].messages) == len(messages)
 
 
@@ -216,14 +182,14 @@ def test_monthly_run_closes_the_month_and_emails_the_monthly_packs(airflow_db, t
     # the gate wants the month end's daily build: built here through the CLI's path
     orchestration.build_daily_marts(month_end, settings=env["settings"])
 
-    run = _dag("review_monthly").test(
+    run = load_dag("review_monthly").test(
         logical_date=pendulum.datetime(2026, 11, 1, 6, tz="Asia/Shanghai")
     )
-    states = _states("review_monthly", run.run_id)
+    states = task_states("review_monthly", run.run_id)
     assert run.state == "success", states
     assert set(states.values()) == {"success"}, states
     steps = ["close_month", "build_advice", "build_monthly_packs", "send_packs"]
-    rows = [r for r in _step_runs(engine, run.run_id) if r.step in steps]
+    rows = [r for r in step_runs(engine, run.run_id) if r.step in steps]
     assert [r.step for r in rows] == steps
     assert {r.business_date for r in rows} == {month_end}
     assert not [r.step for r in rows if r.details.get("skipped")], rows

@@ -15,6 +15,7 @@ from pathlib import Path
 import pendulum
 import pytest
 import sqlalchemy as sa
+from _testenv import load_dag, step_runs, task_states  # loaded by conftest.py
 
 pytestmark = [pytest.mark.airflow, pytest.mark.integration]
 
@@ -52,55 +53,17 @@ def warehouse_conn(warehouse_url, review_home, monkeypatch):
     engine.dispose()
 
 
-def _dag(dag_id: str, folder: Path = REPO / "dags"):
-    from airflow.dag_processing.dagbag import DagBag
-
-    path = folder / f"{dag_id}.py"
-    bag = DagBag(dag_folder=str(path))
-    assert bag.import_errors == {}
-    dag = bag.dags[dag_id]
-    # Fail fast: a failing task would otherwise sit out the 5-minute retry delay.
-    for task in dag.tasks:
-        task.retries = 0
-    return dag
-
-
-def _states(run_id: str, dag_id: str) -> dict[str, str]:
-    from airflow.models import TaskInstance
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        tis = session.scalars(
-            sa.select(TaskInstance).where(
-                TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id
-            )
-        ).all()
-        return {ti.task_id: str(ti.state) for ti in tis}
-
-
-def _step_runs(engine: sa.Engine, run_id: str) -> list[sa.Row]:
-    """The ops.step_run rows one DAG run wrote, in order."""
-    with engine.connect() as conn:
-        return conn.execute(
-            sa.text(
-                "select step, business_date, status, airflow_run_id, details"
-                " from ops.step_run where airflow_run_id = :run_id order by run_id"
-            ),
-            {"run_id": run_id},
-        ).all()
-
-
 def test_review_daily_end_to_end(airflow_db, warehouse_conn):
-    dag = _dag("review_daily")
+    dag = load_dag("review_daily")
     # 02:00 Shanghai on the 27th processes the 26th
     run = dag.test(logical_date=pendulum.datetime(2026, 11, 27, 2, tz="Asia/Shanghai"))
 
     assert run.state == "success"
-    states = _states(run.run_id, "review_daily")
+    states = task_states("review_daily", run.run_id)
     assert set(states) == {t.task_id for t in dag.tasks}
     assert set(states.values()) == {"success"}, states
 
-    rows = _step_runs(warehouse_conn, run.run_id)
+    rows = step_runs(warehouse_conn, run.run_id)
     assert [r.step for r in rows] == STEPS_DAILY
     assert all(r.status == "success" for r in rows)
     assert {r.business_date for r in rows} == {date(2026, 11, 26)}
@@ -112,15 +75,15 @@ def test_review_daily_date_param_wins_and_dry_run_migrates_nothing(airflow_db, w
     from review_pipeline.migrations.runner import current_revision, upgrade
 
     _, revision = upgrade(warehouse_conn)
-    dag = _dag("review_daily")
+    dag = load_dag("review_daily")
     run = dag.test(
         logical_date=pendulum.datetime(2026, 11, 27, 2, tz="Asia/Shanghai"),
         run_conf={"date": "2026-10-08", "scope": "INFO", "dry_run": True},
     )
     assert run.state == "success"
-    assert set(_states(run.run_id, "review_daily").values()) == {"success"}
+    assert set(task_states("review_daily", run.run_id).values()) == {"success"}
     assert current_revision(warehouse_conn) == revision
-    rows = _step_runs(warehouse_conn, run.run_id)
+    rows = step_runs(warehouse_conn, run.run_id)
     # prepare_warehouse records nothing in a dry run; each stage records its dry run
     assert [r.step for r in rows] == STEPS_DAILY[1:]
     assert {r.business_date for r in rows} == {date(2026, 10, 8)}
@@ -157,16 +120,16 @@ def test_review_daily_date_param_wins_and_dry_run_migrates_nothing(airflow_db, w
 def test_gated_dags_run_after_the_daily_build(
     airflow_db, warehouse_conn, dag_id, daily_at, run_at, business_date, steps
 ):
-    daily = _dag("review_daily").test(logical_date=daily_at)
+    daily = load_dag("review_daily").test(logical_date=daily_at)
     assert daily.state == "success"
 
-    dag = _dag(dag_id)
+    dag = load_dag(dag_id)
     run = dag.test(logical_date=run_at)
     assert run.state == "success"
-    states = _states(run.run_id, dag_id)
+    states = task_states(dag_id, run.run_id)
     assert set(states) == {t.task_id for t in dag.tasks}
     assert set(states.values()) == {"success"}, states
-    rows = _step_runs(warehouse_conn, run.run_id)
+    rows = step_runs(warehouse_conn, run.run_id)
     assert [r.step for r in rows] == steps
     assert {r.business_date for r in rows} == {business_date}
 
@@ -232,7 +195,7 @@ def test_failed_task_emails_the_data_team(airflow_db, smtp_server, tmp_path, mon
             ]
         ),
     )
-    run = _dag("rp_failing", tmp_path).test()
+    run = load_dag("rp_failing", tmp_path).test()
 
     assert run.state == "failed"
     assert len(handler.messages) == 1
