@@ -9,6 +9,7 @@ processes (CLI runs, Airflow tasks); ``review-pipeline db stop`` stops it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import time
@@ -323,6 +324,18 @@ def _only_comments(statement: str) -> bool:
 
     stripped = sqlparse.format(statement, strip_comments=True).strip()
     return stripped in ("", ";")
+
+
+@functools.lru_cache(maxsize=128)
+def sql_clauses(relative: str) -> tuple[sa.TextClause, ...]:
+    """The statements of a .sql file as bindable clauses, comments stripped (a comment
+    may mention ``:words``; only real bind parameters must remain). Cached per file."""
+    import sqlparse
+
+    return tuple(
+        sa.text(sqlparse.format(statement, strip_comments=True).strip())
+        for statement in split_statements(read_sql(relative))
+    )
 
 
 def run_sql_file(conn: Connection, relative: str, params: dict[str, Any] | None = None) -> None:

@@ -18,7 +18,6 @@ import json
 import logging
 import time
 from datetime import date
-from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,8 +25,7 @@ import sqlalchemy as sa
 from review_pipeline.advice.rules import RULES, rule_params
 from review_pipeline.db import (
     build_transaction,
-    read_sql,
-    split_statements,
+    sql_clauses,
     step_lock,
     warehouse_engine,
 )
@@ -48,14 +46,8 @@ SOURCE_TABLES: tuple[str, ...] = (
 )
 
 
-@lru_cache(maxsize=16)
 def _statements(file: str) -> tuple[sa.TextClause, ...]:
-    import sqlparse
-
-    return tuple(
-        sa.text(sqlparse.format(statement, strip_comments=True).strip())
-        for statement in split_statements(read_sql(f"advice/{file}.sql"))
-    )
+    return sql_clauses(f"advice/{file}.sql")
 
 
 def _source_counts(conn: sa.Connection, review_date: date) -> dict[str, int]:

@@ -13,15 +13,13 @@ import logging
 import time
 from collections.abc import Iterable
 from datetime import date, timedelta
-from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
 
 from review_pipeline.db import (
     build_transaction,
-    read_sql,
-    split_statements,
+    sql_clauses,
     step_lock,
     warehouse_engine,
 )
@@ -88,15 +86,8 @@ def report_params(settings: Settings, review_date: date) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- build
-@lru_cache(maxsize=32)
 def _statements(table: str) -> tuple[sa.TextClause, ...]:
-    import sqlparse
-
-    out = []
-    for statement in split_statements(read_sql(f"reports/{table}.sql")):
-        # comments may mention ":words"; only real binds must remain
-        out.append(sa.text(sqlparse.format(statement, strip_comments=True).strip()))
-    return tuple(out)
+    return sql_clauses(f"reports/{table}.sql")
 
 
 def build_reports(

@@ -14,13 +14,12 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from review_pipeline.db import read_sql, split_statements, step_lock, warehouse_engine
+from review_pipeline.db import sql_clauses, step_lock, warehouse_engine
 from review_pipeline.errors import ReviewError, UserError
 from review_pipeline.ops import record_step
 from review_pipeline.settings import Settings
@@ -64,16 +63,8 @@ class DimensionCheckFailed(ReviewError):
 
 
 # ----------------------------------------------------------------------- helpers
-@lru_cache(maxsize=64)
 def _statements(relative: str) -> tuple[sa.TextClause, ...]:
-    import sqlparse
-
-    clauses = []
-    for statement in split_statements(read_sql(relative)):
-        # Comments may mention :names; strip them so only real binds remain.
-        bare = sqlparse.format(statement, strip_comments=True).strip()
-        clauses.append(sa.text(bare))
-    return tuple(clauses)
+    return sql_clauses(relative)
 
 
 def _params(settings: Settings, business_date: date, since: datetime, full: bool) -> dict[str, Any]:
