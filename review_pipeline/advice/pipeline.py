@@ -29,7 +29,7 @@ from review_pipeline.db import (
     step_lock,
     warehouse_engine,
 )
-from review_pipeline.errors import ConfigError, UserError
+from review_pipeline.errors import UserError
 from review_pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,22 +58,6 @@ def _source_counts(conn: sa.Connection, review_date: date) -> dict[str, int]:
             {"d": review_date},
         ).scalar_one()
     return counts
-
-
-def _check_schema(conn: sa.Connection) -> None:
-    """A database migrated to 0009 before ``since_date`` existed needs one column added."""
-    present = conn.execute(
-        sa.text(
-            "select exists (select 1 from information_schema.columns where table_schema = 'mart'"
-            " and table_name = 'advice_item' and column_name = 'since_date')"
-        )
-    ).scalar_one()
-    if not present:
-        raise ConfigError(
-            "mart.advice_item has no since_date column (the database was migrated to 0009 "
-            "before it was added): run `alter table mart.advice_item add column if not exists "
-            "since_date date` and rebuild the advice of its review dates"
-        )
 
 
 def _thresholds(settings: Settings) -> dict[str, Any]:
@@ -129,7 +113,6 @@ def build_advice_date(
         with build_transaction(conn, dry_run=dry_run):
             conn.execute(sa.text("set local jit = off"))
             with step_lock(conn, "advice.build", wait_seconds=float(settings.lock_timeout_seconds)):
-                _check_schema(conn)
                 sources = _source_counts(conn, review_date)
                 built = conn.execute(
                     sa.text(

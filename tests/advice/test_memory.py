@@ -176,19 +176,3 @@ def test_unbuilt_date_reads_nothing(org):
 
     _marts(org, D2, ("E1",))
     assert advice_for(org, D2, Scope.company()) == []
-
-
-def test_database_migrated_before_since_date_gets_a_clear_error(org):
-    from review_pipeline.errors import ConfigError
-
-    _marts(org, D2, ("E1",))
-    with engine_of(org).begin() as conn:
-        conn.execute(sa.text("alter table mart.advice_item drop column since_date"))
-    try:
-        with pytest.raises(ConfigError, match="add column if not exists since_date date"):
-            _build(org, D2)
-    finally:
-        with engine_of(org).begin() as conn:
-            conn.execute(
-                sa.text("alter table mart.advice_item add column if not exists since_date date")
-            )
