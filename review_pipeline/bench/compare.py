@@ -9,8 +9,9 @@ extraction computes on the source side and the watermark column).
   is written to a file (the bytes the extraction streams); then the file is
   loaded with ``COPY ... FROM STDIN`` into an UNLOGGED table of text columns
   without indexes on the benchmark warehouse: nothing but parsing and
-  storing. A second measure streams source -> unlogged table directly (the
-  transport the extraction uses, with no work in between).
+  storing. A second measure streams source -> unlogged table directly with
+  the extraction's own relay (:mod:`review_pipeline.sources.relay`), with no
+  work in between: the transport floor.
 * **pandas path** (:func:`pandas_path`): ``pandas.read_sql`` of the rows into
   a DataFrame and ``DataFrame.to_sql`` into the warehouse, once with
   ``method=None`` (executemany, 10,000-row chunks) and once with
@@ -118,6 +119,8 @@ def copy_floor(settings: Settings, end: date, work_dir: Path) -> dict[str, Any]:
     """COPY the SQL source's bytes into unlogged scratch tables; seconds, rows and bytes."""
     from psycopg import sql
 
+    from review_pipeline.sources.relay import relay_copy
+
     folder = work_dir / "copy-floor"
     folder.mkdir(parents=True, exist_ok=True)
     entities: dict[str, Any] = {}
@@ -156,22 +159,7 @@ def copy_floor(settings: Settings, end: date, work_dir: Path) -> dict[str, Any]:
                     table = _scratch_table(wh, f"{entity}_stream", fields, wm)
                     wh.commit()
                     started = time.perf_counter()
-                    with src.cursor() as scur, wh.cursor() as dcur:
-                        with (
-                            scur.copy(out_stmt, {"window_start": BEGINNING}) as out,
-                            dcur.copy(sql.SQL("copy {} from stdin").format(table)) as inp,
-                        ):
-                            block: list[Any] = []
-                            size = 0
-                            for chunk in out:
-                                block.append(chunk)
-                                size += len(chunk)
-                                if size >= CHUNK:
-                                    inp.write(b"".join(block))
-                                    block.clear()
-                                    size = 0
-                            if block:
-                                inp.write(b"".join(block))
+                    relay_copy(src, select, {"window_start": BEGINNING}, wh, table)
                     wh.commit()
                     stream_s = time.perf_counter() - started
                 size = path.stat().st_size

@@ -47,6 +47,7 @@ from review_pipeline.errors import ConfigError, ReviewError
 from review_pipeline.settings import Settings
 from review_pipeline.sources.canonical import CANONICAL
 from review_pipeline.sources.mapping import DeleteDetection, SourceMapping
+from review_pipeline.sources.relay import relay_copy
 from review_pipeline.sources.sqlgen import (
     SOFT_DELETE_COLUMN,
     STAGING_TABLE,
@@ -117,44 +118,6 @@ def window_end(business_date: date, tz: str) -> datetime:
 
 STAGING_WORK_MEM = "128MB"
 """``work_mem`` of the typed-staging statement (this transaction only)."""
-
-COPY_BLOCK = 1 << 20
-"""Bytes gathered from the source's COPY before one write to the warehouse."""
-
-
-def _copy_stream(
-    src: psycopg.Connection[Any],
-    dst: psycopg.Connection[Any],
-    select: sql.Composable,
-    params: dict[str, Any],
-    target: sql.Composable,
-) -> int:
-    """Stream ``select`` from the source into ``target`` on the warehouse; returns rows copied.
-
-    The source sends one COPY message per row; they are gathered into blocks
-    of about :data:`COPY_BLOCK` bytes and written to the warehouse's
-    ``COPY ... FROM STDIN`` in one call each (bytes only, no Python row objects).
-    """
-    rows = 0
-    with src.cursor() as scur, dst.cursor() as dcur:
-        out_stmt = sql.SQL("copy ({}) to stdout").format(select)
-        with (
-            scur.copy(out_stmt, params) as out,
-            dcur.copy(sql.SQL("copy {} from stdin").format(target)) as inp,
-        ):
-            block: list[Any] = []
-            size = 0
-            for chunk in out:
-                block.append(chunk)
-                size += len(chunk)
-                if size >= COPY_BLOCK:
-                    inp.write(b"".join(block))
-                    block.clear()
-                    size = 0
-            if block:
-                inp.write(b"".join(block))
-        rows = scur.rowcount
-    return max(rows, 0)
 
 
 def extract_entity(
@@ -320,6 +283,7 @@ def _land(
     source: str,
     *,
     allow_direct: bool = True,
+    timings: dict[str, float] | None = None,
 ) -> tuple[int, int, str]:
     """Land the window's rows in raw exactly once; returns (rows read, rows new, path).
 
@@ -343,9 +307,12 @@ def _land(
         pg.execute("savepoint extract_direct")
         try:
             rebuild = _drop_indexes_of_empty(pg, "raw", raw_name)
-            rows = _copy_stream(src, pg, select, params, sql.SQL("{} ({})").format(raw, col_ids))
+            rows = relay_copy(src, select, params, pg, sql.SQL("{} ({})").format(raw, col_ids))
+            started = perf_counter()
             for definition in rebuild:  # built once, sorted, instead of row by row
                 pg.execute(definition)
+            if timings is not None and rebuild:
+                timings["landing_index_s"] = round(perf_counter() - started, 4)
         except psycopg.errors.UniqueViolation:
             pg.execute("rollback to savepoint extract_direct")
             src.rollback()
@@ -363,7 +330,7 @@ def _land(
             )
         )
     )
-    rows_read = _copy_stream(src, pg, select, params, sql.Identifier("extract_in"))
+    rows_read = relay_copy(src, select, params, pg, sql.Identifier("extract_in"))
     pg.execute("analyze extract_in")
     rows_in = pg.execute(
         sql.SQL(
@@ -435,6 +402,7 @@ def _load_batch(
 
     # 1. landing: source rows into raw exactly once (what the COPY floor compares with)
     phases.start("landing")
+    timings: dict[str, float] = {}  # parts of a phase, reported beside it
     select = extraction_select(query, fields, spec.updated_at, batch_id, source)
     rows_read, rows_in, path = _land(
         pg,
@@ -445,6 +413,7 @@ def _load_batch(
         landing_columns(fields),
         source,
         allow_direct=landing == "auto",
+        timings=timings,
     )
 
     # 2. is a key reconciliation due? (nothing to compare before anything is staged: a
@@ -526,6 +495,7 @@ def _load_batch(
     details: dict[str, Any] = {f"{k}_s": round(v, 4) for k, v in phases.seconds.items()}
     details.setdefault("delete_detection_s", 0.0)  # every batch names every phase (benchmark)
     details["landing_path"] = path
+    details.update(timings)
     if reconciled is not None:
         details["reconciled"] = reconciled
         details.update(reconcile_details)
@@ -678,8 +648,8 @@ def _reconcile_keys(
         query,
         in_buckets.format(_key_hash("q", keys), sql.Literal(DIGEST_HEX)),
     )
-    details["reconcile_keys_compared"] = _copy_stream(
-        src, pg, select, {**everything, "buckets": differing}, sql.Identifier("extract_keys")
+    details["reconcile_keys_compared"] = relay_copy(
+        src, select, {**everything, "buckets": differing}, pg, sql.Identifier("extract_keys")
     )
     pg.execute("analyze extract_keys")
     match = sql.SQL(" and ").join(

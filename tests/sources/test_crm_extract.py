@@ -517,3 +517,35 @@ def test_reconcile_due_rules():
     assert reconcile_due(every, TUE, MON) == "1 days since 2026-03-02"
     assert reconcile_due(every, MON, MON) is None
     assert reconcile_due(DeleteDetection(), TUE, None, force=True) is None
+
+
+def test_raw_dedup_index_leads_with_the_hash_and_compares_bytes(warehouse):
+    """Migration 0013: every raw.crm_* table's unique version index is (row_hash, source)
+    under the "C" collation, so a first load's sorted build abbreviates the digest (the
+    source column is constant) and never calls strcoll; a re-read's `on conflict
+    (source, row_hash)` still infers it."""
+    from review_pipeline.sources.canonical import CANONICAL
+    from review_pipeline.sources.sqlgen import raw_table
+
+    rows = _q(
+        warehouse,
+        "select tablename, indexdef from pg_indexes where schemaname = 'raw'"
+        " and indexname like 'crm%hash_uq' order by 1",
+    )
+    assert [t for t, _d in rows] == sorted(raw_table(e) for e in CANONICAL)
+    for table, definition in rows:
+        assert definition.endswith("(row_hash, source) WHERE (op = 'U'::bpchar)"), table
+    collations = _q(
+        warehouse,
+        "select distinct collation_name from information_schema.columns"
+        " where table_schema = 'raw' and column_name in ('row_hash', 'source')",
+    )
+    assert collations == [("C",)]
+    with warehouse.begin() as conn:  # the conflict target of extract_in still finds the index
+        conn.execute(
+            sa.text(
+                "insert into raw.crm_region (batch_id, source, row_hash) values (1, 's', 'h'), (2, 's', 'h')"
+                " on conflict (source, row_hash) where op = 'U' do nothing"
+            )
+        )
+        assert conn.execute(sa.text("select count(*) from raw.crm_region")).scalar_one() == 1
