@@ -181,6 +181,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Re-read source rows this far behind the watermark (late commits)",
     )
+    extract_workers: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Entities of an SQL source extracted at the same time, each in its own"
+        " transaction on its own connections (1: one after another)",
+    )
 
     stage_probabilities: StageProbabilities = StageProbabilities()
     rules: RuleSettings = RuleSettings()

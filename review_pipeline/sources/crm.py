@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from dataclasses import field as dc_field
 from datetime import date, datetime, time, timedelta
@@ -47,7 +47,7 @@ from review_pipeline.errors import ConfigError, ReviewError
 from review_pipeline.settings import Settings
 from review_pipeline.sources.canonical import CANONICAL
 from review_pipeline.sources.mapping import DeleteDetection, SourceMapping
-from review_pipeline.sources.relay import relay_copy
+from review_pipeline.sources.relay import SourceCopyError, relay_copy
 from review_pipeline.sources.sqlgen import (
     SOFT_DELETE_COLUMN,
     STAGING_TABLE,
@@ -729,24 +729,45 @@ def extract_sql_source(
         if unknown:
             raise ConfigError(f"source {mapping.source} has no entities {', '.join(unknown)}")
         wanted = [e for e in wanted if e in entities]
-    results: list[BatchResult] = []
-    with psycopg.connect(
-        dsn, options=f"-c timezone={mapping.timezone} -c default_transaction_read_only=on"
-    ) as src:
-        for entity in wanted:
-            if progress:
-                progress(entity)
-            results.append(
-                extract_entity(
-                    settings,
-                    mapping,
-                    entity,
-                    business_date,
-                    lookback=lookback,
-                    src=src,
-                    landing=landing,
-                    reconcile=reconcile,
-                )
-            )
-            src.rollback()
-    return results
+    options = f"-c timezone={mapping.timezone} -c default_transaction_read_only=on"
+
+    def extract_one(entity: str) -> BatchResult:
+        if progress:
+            progress(entity)
+        with psycopg.connect(dsn, options=options) as src:
+            try:
+                return _extract_entity_named(entity, src)
+            except SourceCopyError as exc:  # name the entity: the relay only knows the SQL
+                raise SourceCopyError(f"{mapping.source}.{entity}: {exc}") from exc
+
+    def _extract_entity_named(entity: str, src: psycopg.Connection[Any]) -> BatchResult:
+        return extract_entity(
+            settings,
+            mapping,
+            entity,
+            business_date,
+            lookback=lookback,
+            src=src,
+            landing=landing,
+            reconcile=reconcile,
+        )
+
+    # Each entity is its own batch and transaction, reading only its own raw and staging
+    # tables: they run side by side (a landing keeps two server processes busy, typed
+    # staging one). The first failure stops the entities not started yet; those that
+    # committed stay committed, like a sequential run stopped at the same entity.
+    results: dict[str, BatchResult] = {}
+    with ThreadPoolExecutor(
+        max_workers=settings.extract_workers, thread_name_prefix=f"extract-{mapping.source}"
+    ) as pool:
+        futures = {pool.submit(extract_one, entity): entity for entity in wanted}
+        done, _pending = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = [f for f in done if f.exception() is not None]
+        if failed:
+            for future in futures:
+                future.cancel()
+            wait(futures)
+            raise failed[0].exception()  # type: ignore[misc]
+        for future, entity in futures.items():
+            results[entity] = future.result()
+    return [results[entity] for entity in wanted]

@@ -210,7 +210,9 @@ def staging_upsert(
     def col(name: str) -> sql.Composable:
         return sql.SQL("r.{}").format(sql.Identifier(name))
 
-    # Cast once in `typed` (columns t_<field>), judge the casts in `checked`.
+    # Cast once in `typed` (columns t_<field>; `offset 0` keeps the planner from folding it
+    # into `checked`, which would evaluate every cast again inside the checks), judge the
+    # casts in `checked` (materialised: four readers).
     typed_cols: list[sql.Composable] = []
     problems: list[sql.Composable] = []
     joins: list[sql.Composable] = []
@@ -261,14 +263,24 @@ def staging_upsert(
     )
     has_amount = any(f.name == "amount_cny" for f in fields)
     amount_expr = (
-        sql.SQL(
-            "select coalesce(sum(t_amount_cny) filter (where cardinality(reasons) = 0), 0) from checked"
-        )
+        sql.SQL("select coalesce(sum(t_amount_cny) filter (where ok), 0) from checked")
         if has_amount
         else sql.SQL("select null::numeric")
     )
     key_text = sql.SQL("concat_ws('|', {})").format(
         sql.SQL(", ").join(sql.SQL("r.{}").format(sql.Identifier(k)) for k in ent.keys)
+    )
+
+    # what `checked` keeps of a row (not the raw text: `bad` reads that from raw again)
+    kept = [sql.SQL("t.row_id"), sql.SQL("t.source"), sql.SQL("t.entity_key")]
+    kept += [sql.SQL("t.{}").format(sql.Identifier(f"t_{f.name}")) for f in fields]
+    kept += [sql.SQL("t.{}").format(sql.Identifier(src)) for src in dict.fromkeys(copies.values())]
+    real_problems = [p for p in problems if p is not sql.NULL]
+    # a row is bad when any check gives a reason; the reasons' text is built only then
+    bad_expr: sql.Composable = (
+        sql.SQL("num_nonnulls({}) > 0").format(sql.SQL(", ").join(real_problems))
+        if real_problems
+        else sql.SQL("false")
     )
 
     statement = sql.SQL(
@@ -282,9 +294,13 @@ with typed as (
     from {raw} as r
     {joins}
     where {selection}
+    offset 0
 ),
 checked as (
-    select t.*, array_remove(array[{problems}]::text[], null) as reasons
+    select
+        {kept},
+        not ({bad}) as ok,
+        case when {bad} then array_remove(array[{problems}]::text[], null) end as reasons
     from typed as t
 ),
 bad as (
@@ -293,13 +309,13 @@ bad as (
         {entity_lit}, r.source, %(batch_id)s, c.entity_key, to_jsonb(r) - {id_lit}, c.reasons
     from checked as c
     join {raw} as r on r.{id_col} = c.row_id
-    where cardinality(c.reasons) > 0
+    where not c.ok
     returning 1
 ),
 latest as (
     select distinct on ({key_list}) *
     from checked
-    where cardinality(reasons) = 0
+    where ok
     order by {key_list}, row_id desc
 ),
 upserted as (
@@ -309,7 +325,7 @@ upserted as (
     returning 1
 )
 select
-    (select count(*) from checked where cardinality(reasons) = 0) as staged,
+    (select count(*) from checked where ok) as staged,
     (select count(*) from bad) as quarantined,
     (select count(*) from upserted) as written,
     ({amount_expr}) as amount_staged
@@ -320,6 +336,8 @@ select
         selection=selection,
         key_text=key_text,
         typed_cols=sql.SQL(",\n        ").join(typed_cols),
+        kept=sql.SQL(", ").join(kept),
+        bad=bad_expr,
         problems=sql.SQL(", ").join(problems),
         raw=raw,
         entity_lit=sql.Literal(entity_name),
