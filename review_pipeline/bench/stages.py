@@ -17,7 +17,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -118,16 +118,38 @@ def stage_extract(settings: Settings, a: argparse.Namespace) -> dict[str, Any]:
 
 
 PHASES = ("landing", "delete_detection", "staging", "batch_record")
+
+
+def union_seconds(intervals: list[tuple[float, float]]) -> float:
+    """Length of the union of (start, end) intervals: the time at least one of them ran."""
+    total = 0.0
+    current: tuple[float, float] | None = None
+    for start, end in sorted(intervals):
+        if current is None or start > current[1]:
+            if current is not None:
+                total += current[1] - current[0]
+            current = (start, end)
+        else:
+            current = (current[0], max(current[1], end))
+    if current is not None:
+        total += current[1] - current[0]
+    return total
+
+
 """Per-batch phases an SQL source records in ``ops.extract_batch.details`` (``<phase>_s``)."""
 
 
 def _batches(settings: Settings, day: date) -> dict[str, Any]:
     """Rows and seconds per source and entity from ``ops.extract_batch`` of one business date.
 
-    ``seconds`` is the wall span of a source's batches (first start to last
-    end); ``phases`` sums the per-phase seconds the SQL source records in
-    ``details`` (landing: source rows into raw exactly once; delete detection;
-    typed staging; the batch record), which the bulk-load ratios use.
+    Per source, ``seconds`` is the wall span of its batches (first start to
+    last end; entities run side by side, see ``extract_workers``) and
+    ``busy_s`` the sum of their durations; ``phases`` sums the per-phase
+    seconds the SQL source records in ``details`` (landing: source rows into
+    raw exactly once; delete detection; typed staging; the batch record), and
+    ``landing_wall_s`` is the wall-clock time during which at least one batch
+    was landing (the union of the landing intervals), which the bulk-load
+    ratios use.
     """
     import sqlalchemy as sa
 
@@ -142,6 +164,9 @@ def _batches(settings: Settings, day: date) -> dict[str, Any]:
                 "select source, entity, count(*) as batches, sum(rows_read) as rows_read,"
                 " sum(rows_in) as rows_in,"
                 " extract(epoch from sum(finished_at - started_at)) as busy_s,"
+                " min(started_at) as first_start, max(finished_at) as last_end,"
+                " array_agg(details ->> 'landing_at') as landing_at,"
+                " array_agg((details ->> 'landing_s')::float8) as landing_s_each,"
                 " string_agg(distinct details ->> 'landing_path', ',') as landing_path, "
                 + phase_sums
                 + " from ops.extract_batch where business_date = :d and status = 'success'"
@@ -150,6 +175,8 @@ def _batches(settings: Settings, day: date) -> dict[str, Any]:
             {"d": day},
         ).mappings()
         out: dict[str, Any] = {}
+        spans: dict[str, list[tuple[datetime, datetime]]] = {}
+        landings: dict[str, list[tuple[float, float]]] = {}
         for r in rows:
             src = out.setdefault(
                 r["source"],
@@ -157,6 +184,7 @@ def _batches(settings: Settings, day: date) -> dict[str, Any]:
                     "entities": {},
                     "rows_in": 0,
                     "rows_read": 0,
+                    "busy_s": 0.0,
                     "phases": dict.fromkeys(PHASES, 0.0),
                 },
             )
@@ -171,18 +199,24 @@ def _batches(settings: Settings, day: date) -> dict[str, Any]:
             }
             src["rows_in"] += int(r["rows_in"])
             src["rows_read"] += int(r["rows_read"])
+            src["busy_s"] = round(src["busy_s"] + float(r["busy_s"] or 0), 3)
             for p in PHASES:
                 src["phases"][p] = round(src["phases"][p] + phases[p], 3)
-        spans = conn.execute(
-            sa.text(
-                "select source, extract(epoch from max(finished_at) - min(started_at))"
-                " from ops.extract_batch where business_date = :d and status = 'success'"
-                " group by source"
-            ),
-            {"d": day},
-        ).all()
-    for source, span in spans:
-        out[source]["seconds"] = round(float(span or 0), 3)
+            if r["first_start"] is not None and r["last_end"] is not None:
+                spans.setdefault(r["source"], []).append((r["first_start"], r["last_end"]))
+            for at, seconds in zip(r["landing_at"], r["landing_s_each"], strict=True):
+                if at and seconds is not None:
+                    start = datetime.fromisoformat(at).timestamp()
+                    landings.setdefault(r["source"], []).append((start, start + seconds))
+        for name, src in out.items():
+            if spans.get(name):
+                first = min(a for a, _b in spans[name])
+                last = max(b for _a, b in spans[name])
+                src["seconds"] = round((last - first).total_seconds(), 3)
+            else:
+                src["seconds"] = src["busy_s"]
+            if landings.get(name):
+                src["landing_wall_s"] = round(union_seconds(landings[name]), 3)
     return out
 
 

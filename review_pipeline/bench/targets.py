@@ -55,7 +55,11 @@ def _at_least(
 def _sql_extract_seconds(
     extract: StageResult | None,
 ) -> tuple[float | None, int | None, float | None, dict[str, float]]:
-    """(end-to-end seconds, rows read, landing seconds, seconds per phase) of the SQL source."""
+    """(end-to-end seconds, rows read, landing seconds, seconds per phase) of the SQL source.
+
+    Landing seconds are wall clock (the time at least one batch was landing:
+    entities run side by side), else the per-batch sum of older results.
+    """
     if extract is None or not extract.ok:
         return None, None, None, {}
     src = (extract.details.get("sources") or {}).get(SQL_SOURCE)
@@ -65,7 +69,7 @@ def _sql_extract_seconds(
     return (
         float(src.get("seconds") or 0) or None,
         int(src.get("rows_read") or 0),
-        phases.get("landing") or None,
+        float(src.get("landing_wall_s") or 0) or phases.get("landing") or None,
         phases,
     )
 
@@ -92,8 +96,9 @@ def compute_targets(report: BenchReport) -> None:
             for name in ("delete_detection", "staging", "batch_record")
         )
         ratios["SQL source extraction (history), end to end"] = (
-            f"{extract_rows:,} rows in {extract_s:,.1f} s ({extract_rows / extract_s:,.0f} rows/s):"
-            f" landing {landing_s:,.1f} s, {others}"
+            f"{extract_rows:,} rows in {extract_s:,.1f} s ({extract_rows / extract_s:,.0f} rows/s),"
+            f" entities side by side; summed over batches: landing"
+            f" {phases.get('landing', 0.0):,.1f} s, {others}"
         )
 
     # issue 3: bulk load vs the raw COPY floor
@@ -103,7 +108,7 @@ def compute_targets(report: BenchReport) -> None:
         d = floor.details
         mb = d["bytes"] / 2**20
         share = d["floor_load_s"] / landing_s
-        ratios["bulk load (landing into raw)"] = (
+        ratios["bulk load (landing into raw, wall clock)"] = (
             f"{extract_rows:,} rows in {landing_s:,.2f} s "
             f"({extract_rows / landing_s:,.0f} rows/s, {mb / landing_s:,.1f} MB/s of COPY text)"
         )

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from dataclasses import field as dc_field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from time import perf_counter
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -402,6 +402,7 @@ def _load_batch(
 
     # 1. landing: source rows into raw exactly once (what the COPY floor compares with)
     phases.start("landing")
+    landing_at = datetime.now(UTC)  # when, for a wall-clock view of batches side by side
     timings: dict[str, float] = {}  # parts of a phase, reported beside it
     select = extraction_select(query, fields, spec.updated_at, batch_id, source)
     rows_read, rows_in, path = _land(
@@ -495,6 +496,7 @@ def _load_batch(
     details: dict[str, Any] = {f"{k}_s": round(v, 4) for k, v in phases.seconds.items()}
     details.setdefault("delete_detection_s", 0.0)  # every batch names every phase (benchmark)
     details["landing_path"] = path
+    details["landing_at"] = landing_at.isoformat()
     details.update(timings)
     if reconciled is not None:
         details["reconciled"] = reconciled

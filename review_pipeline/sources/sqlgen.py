@@ -272,7 +272,7 @@ def staging_upsert(
     )
 
     # what `checked` keeps of a row (not the raw text: `bad` reads that from raw again)
-    kept = [sql.SQL("t.row_id"), sql.SQL("t.source"), sql.SQL("t.entity_key")]
+    kept: list[sql.Composable] = [sql.SQL("t.row_id"), sql.SQL("t.source"), sql.SQL("t.entity_key")]
     kept += [sql.SQL("t.{}").format(sql.Identifier(f"t_{f.name}")) for f in fields]
     kept += [sql.SQL("t.{}").format(sql.Identifier(src)) for src in dict.fromkeys(copies.values())]
     real_problems = [p for p in problems if p is not sql.NULL]

@@ -207,3 +207,13 @@ def test_profile_of_a_stage_names_where_its_time_went(tmp_path):
     text = (tmp_path / "demo-stage.profile.txt").read_text(encoding="utf-8")
     assert text.startswith("pyinstrument, sampled every 10 ms (demo-stage)")
     assert "_burn_cpu" in text and "slowest statements" in text
+
+
+def test_landing_wall_clock_is_the_union_of_the_batches_landings():
+    """Two batches landing side by side count once where they overlap, gaps not at all."""
+    from review_pipeline.bench.stages import union_seconds
+
+    assert union_seconds([]) == 0.0
+    assert union_seconds([(0.0, 2.0), (1.0, 3.0)]) == 3.0  # overlap counted once
+    assert union_seconds([(5.0, 6.0), (0.0, 1.0)]) == 2.0  # a gap is no landing
+    assert union_seconds([(0.0, 10.0), (2.0, 3.0), (11.0, 12.5)]) == 11.5  # nested
