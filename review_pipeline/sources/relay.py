@@ -104,6 +104,8 @@ def relay_copy(
 
     statement = copy_statement(src, select, params)
     conninfo = source_conninfo(src)
+    # the source sends text in the warehouse session's encoding, whatever its own is
+    encoding = (dst.pgconn.parameter_status(b"client_encoding") or b"UTF8").decode()
     read_fd, write_fd = _open_pipe()
     outcome: dict[str, Any] = {}
 
@@ -112,6 +114,7 @@ def relay_copy(
         try:
             with os.fdopen(write_fd, "wb", buffering=BLOCK) as pipe:
                 conn = psycopg2.connect(conninfo)
+                conn.set_client_encoding(encoding)
                 cur = conn.cursor()
                 cur.copy_expert(statement, pipe, size=BLOCK)
                 outcome["rows"] = cur.rowcount

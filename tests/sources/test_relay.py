@@ -126,3 +126,38 @@ def test_a_source_that_cannot_connect_is_named(pair, monkeypatch) -> None:
         relay_copy(src, SELECT, {"n": 10}, dst, sql.Identifier("landed"))
     dst.rollback()
     assert dst.execute("select count(*) from landed").fetchone() == (0,)
+
+
+def test_text_arrives_in_the_warehouse_encoding_from_a_gb2312_source(make_database, pg_admin_url):
+    """A source database in EUC_CN (GB2312, as older Chinese systems run): the relay asks the source for the
+    warehouse's encoding, so Chinese text lands unchanged instead of as GB2312 bytes."""
+    from sqlalchemy.engine import make_url
+
+    gbk = f"{make_database('gbkname')}_gbk"
+    name = make_url(gbk).database
+    with psycopg.connect(libpq_dsn(pg_admin_url), autocommit=True) as admin:
+        admin.execute(
+            sql.SQL(
+                "create database {} encoding 'EUC_CN' lc_collate 'C' lc_ctype 'C' template template0"
+            ).format(sql.Identifier(name))
+        )
+    try:
+        with (
+            psycopg.connect(libpq_dsn(gbk)) as src,
+            psycopg.connect(libpq_dsn(make_database("utf8dst"))) as dst,
+        ):
+            dst.execute("create table landed (t text)")
+            src.execute("create table names (t text)")
+            src.execute("insert into names values ('广州市政务局'), ('浪潮信息（华南）')")
+            src.commit()
+            assert (
+                relay_copy(src, sql.SQL("select t from names"), {}, dst, sql.Identifier("landed"))
+                == 2
+            )
+            got = sorted(r[0] for r in dst.execute("select t from landed"))
+            assert got == sorted(["广州市政务局", "浪潮信息（华南）"])
+    finally:
+        with psycopg.connect(libpq_dsn(pg_admin_url), autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+            )
