@@ -216,6 +216,18 @@ def extract_entity(
     return result
 
 
+CHECKSUM_SQL = sql.SQL(
+    "md5(concat_ws(':', count(*),"
+    " sum(('x' || substr(row_hash, 1, 15))::bit(60)::bigint),"
+    " sum(('x' || substr(row_hash, 16, 15))::bit(60)::bigint)))"
+)
+"""A batch's checksum: the count and two sums of 60 bits of its rows' hashes, digested.
+
+Independent of row order without sorting (an md5 over the sorted hashes took
+33 s of sorting and concatenation for the large world's 5.2M lead versions).
+"""
+
+
 def extraction_select(
     query: sql.Composable,
     fields: tuple[str, ...],
@@ -460,29 +472,30 @@ def _load_batch(
             f"{source}.{entity} batch {batch_id}: {rows_in} new raw rows but {staged} staged + "
             f"{quarantined} quarantined; nothing was committed"
         )
-    amount_in = None
-    if "amount_cny" in fields:
-        amount_in = pg.execute(
-            sql.SQL(
-                "select coalesce(sum(staging.try_money(amount_cny)), 0) from {raw}"
-                " where batch_id = %(b)s and op = 'U'"
-            ).format(raw=raw),
-            {"b": batch_id},
-        ).fetchone()[0]  # type: ignore[index]
-
-    # 5. the batch's record: watermark and the checksum of what was read (order-independent)
+    # 5. the batch's record: watermark, the checksum of what was read (order-independent)
+    # and the amount that came in; one scan where read = new (a direct load)
     phases.start("batch_record")
-    read_from = (
-        sql.SQL("{} where batch_id = {} and op = 'U'").format(raw, sql.Literal(batch_id))
-        if path == "direct"
-        else sql.SQL("extract_in")
+    batch_rows = sql.SQL("{} where batch_id = {} and op = 'U'").format(raw, sql.Literal(batch_id))
+    amount_sql = (
+        sql.SQL("coalesce(sum(staging.try_money(amount_cny)), 0)")
+        if "amount_cny" in fields
+        else sql.SQL("null::numeric")
     )
-    max_seen, checksum = pg.execute(
-        sql.SQL(
-            "select max(source_updated_at),"
-            " md5(coalesce(string_agg(row_hash, '' order by row_hash), '')) from {}"
-        ).format(read_from)
-    ).fetchone()  # type: ignore[misc]
+    if path == "direct":
+        max_seen, checksum, amount_in = pg.execute(
+            sql.SQL("select max(source_updated_at), {}, {} from {}").format(
+                CHECKSUM_SQL, amount_sql, batch_rows
+            )
+        ).fetchone()  # type: ignore[misc]
+    else:
+        max_seen, checksum = pg.execute(
+            sql.SQL("select max(source_updated_at), {} from extract_in").format(CHECKSUM_SQL)
+        ).fetchone()  # type: ignore[misc]
+        amount_in = (
+            pg.execute(sql.SQL("select {} from {}").format(amount_sql, batch_rows)).fetchone()[0]  # type: ignore[index]
+            if "amount_cny" in fields
+            else None
+        )
     new_wm: datetime | None = None
     if spec.updated_at and max_seen is not None:
         new_wm = min(max_seen, end)
