@@ -22,15 +22,22 @@ language sql immutable parallel safe as $$
     end
 $$;
 
+-- The calendar part of both casts: a value already shaped 'YYYY-MM-DD...' names a day
+-- that exists (no year 0000, no 30 February).
+create or replace function staging.iso_day_exists(v text) returns boolean
+language sql immutable parallel safe as $$
+    select left(v, 4) <> '0000'
+        and (
+            substring(v from 9 for 2)::int <= 28
+            or substring(v from 9 for 2)::int
+            <= staging.month_days(left(v, 4)::int, substring(v from 6 for 2)::int)
+        )
+$$;
+
 create or replace function staging.try_date(v text) returns date
 language sql stable parallel safe as $$
     select case
-        when v ~ '^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$' and left(v, 4) <> '0000'
-            and (
-                substring(v from 9 for 2)::int <= 28
-                or substring(v from 9 for 2)::int
-                <= staging.month_days(left(v, 4)::int, substring(v from 6 for 2)::int)
-            )
+        when v ~ '^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$' and staging.iso_day_exists(v)
             then v::date
     end
 $$;
@@ -39,12 +46,7 @@ create or replace function staging.try_timestamptz(v text) returns timestamptz
 language sql stable parallel safe as $$
     select case
         when v ~ '^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])[ T]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?([+-](0\d|1[0-5])(:?[0-5]\d)?|Z)?$'
-            and left(v, 4) <> '0000'
-            and (
-                substring(v from 9 for 2)::int <= 28
-                or substring(v from 9 for 2)::int
-                <= staging.month_days(left(v, 4)::int, substring(v from 6 for 2)::int)
-            )
+            and staging.iso_day_exists(v)
             then v::timestamptz
     end
 $$;
