@@ -576,7 +576,9 @@ def test_a_failing_entity_stops_the_rest_and_names_the_source(db_settings, wareh
     with psycopg.connect(crm, autocommit=True) as conn:
         conn.execute("drop table crm.visit_record cascade")
     settings = db_settings.model_copy(update={"extract_workers": 2})
-    with pytest.raises(SourceCopyError, match=r"sim_crm.visit: reading the source failed: .*visit_record"):
+    with pytest.raises(
+        SourceCopyError, match=r"sim_crm.visit: reading the source failed: .*visit_record"
+    ):
         _extract(settings, D1)
     done = _q(
         warehouse,
