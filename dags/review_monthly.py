@@ -8,7 +8,9 @@ param; the month of that date is closed).
 `derive_business_date` -> `wait_for_daily_build` (the last day's daily build
 must exist in `ops.step_run`) -> `close_month` (final figures, plan accuracy
 and volatility; emits `review_month_close`) -> `build_advice` (coaching
-advice as of the month end) -> `build_monthly_packs` -> `send_packs`.
+advice as of the month end) -> `build_monthly_packs` -> `send_packs` ->
+`summarise_delivery` (judges the month's ledger rows; the weekly DAG judges
+only its week, so a Sunday month end does not race the month's sending).
 
 Each task calls one function of `review_pipeline.orchestration` (the CLI
 calls the same ones). A failed task e-mails the address in the Variable
@@ -98,6 +100,12 @@ def review_monthly():
 
         return orchestration.send_packs(**window)
 
+    @task
+    def summarise_delivery(window: dict):
+        from review_pipeline import orchestration
+
+        return orchestration.summarise_monthly_delivery(**window)
+
     window = derive_business_date()
     chain(
         wait_for_daily_build(window),
@@ -105,6 +113,7 @@ def review_monthly():
         build_advice(window),
         build_monthly_packs(window),
         send_packs(window),
+        summarise_delivery(window),
     )
 
 

@@ -93,6 +93,8 @@ def apply_airflow_connections(settings: Settings) -> Settings:
                 "password": SecretStr(smtp_conn.password) if smtp_conn.password else None,
                 "security": security,
                 "sender": extra.get("from_email", settings.smtp.sender),
+                # the SMTP provider's own extra (seconds), so one connection serves both
+                "timeout_seconds": float(extra.get("timeout", settings.smtp.timeout_seconds)),
             }
         )
     return settings.model_copy(update=update) if update else settings

@@ -58,6 +58,7 @@ STAGES: dict[str, str] = {
     "build_packs": "review_pipeline.packs.pipeline:build_packs",
     "send_packs": "review_pipeline.delivery.pipeline:send_packs",
     "summarise_delivery": "review_pipeline.delivery.pipeline:summarise_delivery",
+    "summarise_monthly_delivery": "review_pipeline.delivery.pipeline:summarise_monthly_delivery",
     "close_month": "review_pipeline.reports.pipeline:close_month",
     "build_monthly_packs": "review_pipeline.packs.pipeline:build_monthly_packs",
 }
@@ -312,8 +313,13 @@ def send_packs(business_date: date | str, **kwargs: Any) -> dict[str, Any]:
 
 
 def summarise_delivery(business_date: date | str, **kwargs: Any) -> dict[str, Any]:
-    """Summarise what was delivered, bounced or is still waiting."""
+    """Summarise what of the week's packs was delivered, bounced or is still waiting."""
     return run_stage("summarise_delivery", business_date, **kwargs)
+
+
+def summarise_monthly_delivery(business_date: date | str, **kwargs: Any) -> dict[str, Any]:
+    """Summarise what of the month's packs was delivered, bounced or is still waiting."""
+    return run_stage("summarise_monthly_delivery", business_date, **kwargs)
 
 
 def close_month(business_date: date | str, **kwargs: Any) -> dict[str, Any]:

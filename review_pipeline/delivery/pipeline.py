@@ -106,7 +106,11 @@ def _describe(row: Mapping[str, Any]) -> str:
 def summarise_delivery(
     settings: Settings, business_date: date, *, scope: str = "all", dry_run: bool = False
 ) -> Mapping[str, Any]:
-    """Ledger counts for the business date's periods; fails when a pack is not delivered.
+    """The weekly DAG's judge: ledger counts of the business date's ISO week.
+
+    Only the week: when the Sunday is also a month end, the month's packs
+    belong to the monthly DAG, which may still be building or sending them
+    (:func:`summarise_monthly_delivery` judges those).
 
     Returns rows_in (ledger rows), rows_out (sent) and ``status`` counts; also
     the managers the packs stage skipped (``ops.pack_skip``).
@@ -116,13 +120,27 @@ def summarise_delivery(
             same manager and period was sent), or still pending / sending.
             Not raised in a dry run (nothing was sent, nothing to judge).
     """
+    from review_pipeline.delivery import outbox
+
+    return _summarise(settings, [outbox.iso_week(business_date)], scope, dry_run)
+
+
+def summarise_monthly_delivery(
+    settings: Settings, business_date: date, *, scope: str = "all", dry_run: bool = False
+) -> Mapping[str, Any]:
+    """The monthly DAG's judge: :func:`summarise_delivery` for the business date's month."""
+    return _summarise(settings, [f"{business_date.year}-{business_date.month:02d}"], scope, dry_run)
+
+
+def _summarise(
+    settings: Settings, periods: list[str], scope: str, dry_run: bool
+) -> Mapping[str, Any]:
     import sqlalchemy as sa
 
     from review_pipeline.db import warehouse_engine
     from review_pipeline.delivery import outbox
 
     engine = warehouse_engine(settings)
-    periods = outbox.periods_of(business_date)
     manager = scope_manager(scope)
     rows = outbox.status_rows(engine, periods=periods, manager=manager)
     counts = outbox.status_counts(rows)

@@ -188,7 +188,13 @@ def test_monthly_run_closes_the_month_and_emails_the_monthly_packs(airflow_db, t
     states = task_states("review_monthly", run.run_id)
     assert run.state == "success", states
     assert set(states.values()) == {"success"}, states
-    steps = ["close_month", "build_advice", "build_monthly_packs", "send_packs"]
+    steps = [
+        "close_month",
+        "build_advice",
+        "build_monthly_packs",
+        "send_packs",
+        "summarise_monthly_delivery",
+    ]
     rows = [r for r in step_runs(engine, run.run_id) if r.step in steps]
     assert [r.step for r in rows] == steps
     assert {r.business_date for r in rows} == {month_end}

@@ -113,7 +113,13 @@ def test_review_daily_date_param_wins_and_dry_run_migrates_nothing(airflow_db, w
             pendulum.datetime(2026, 11, 1, 2, tz="Asia/Shanghai"),
             pendulum.datetime(2026, 11, 1, 6, tz="Asia/Shanghai"),
             date(2026, 10, 31),
-            ["close_month", "build_advice", "build_monthly_packs", "send_packs"],
+            [
+                "close_month",
+                "build_advice",
+                "build_monthly_packs",
+                "send_packs",
+                "summarise_monthly_delivery",
+            ],
         ),
     ],
 )

@@ -195,6 +195,8 @@ def test_monthly_builds_advice_between_the_close_and_the_packs(parsed):
     order = [t.task_id for t in bag.dags["review_monthly"].topological_sort()]
     assert order.index("close_month") < order.index("build_advice")
     assert order.index("build_advice") < order.index("build_monthly_packs")
+    # the month's own judge of its deliveries comes last
+    assert order[-2:] == ["send_packs", "summarise_delivery"]
 
 
 def test_dag_files_parse_fast_in_a_fresh_interpreter_without_heavy_imports():

@@ -62,9 +62,13 @@ def test_file_transport_writes_each_message_once(settings_factory: Any) -> None:
     assert again["rows_in"] == 0 and again["rows_out"] == 0
     assert [f.stat().st_mtime_ns for f in emls(settings)] == stamps
 
-    summary = summarise_delivery(settings, D)
-    assert summary["rows_in"] == 3 and summary["rows_out"] == 3
-    assert summary["status"]["sent"] == 3
+    summary = summarise_delivery(settings, D)  # the weekly judge: the week's rows only
+    assert summary["rows_in"] == 2 and summary["rows_out"] == 2
+    assert summary["periods"] == [WEEK]
+    from review_pipeline.delivery.pipeline import summarise_monthly_delivery
+
+    monthly_summary = summarise_monthly_delivery(settings, D)
+    assert monthly_summary["periods"] == ["2026-11"] and monthly_summary["rows_out"] == 1
 
 
 def test_dry_run_and_manager_scope(settings_factory: Any) -> None:
@@ -291,3 +295,28 @@ def test_two_cli_senders_in_separate_processes_never_duplicate(
     assert {r["status"] for r in rows} == {"sent"}
     workers = Counter(r["claimed_by"].split(":")[1] for r in rows)  # host:pid:random
     assert len(workers) == 2, f"both processes should have sent some: {workers}"
+
+
+def test_a_sunday_month_end_judges_each_period_in_its_own_run(settings_factory: Any) -> None:
+    """2026-05-31 is a Sunday and a month end. While the monthly run is still queueing
+    the month's packs, the weekly run's summary judges its week and passes; the
+    monthly summary is the one that waits for the month."""
+    from datetime import date
+
+    from review_pipeline.delivery.pipeline import (
+        DeliveryIncomplete,
+        send_packs,
+        summarise_delivery,
+        summarise_monthly_delivery,
+    )
+
+    settings = settings_factory()
+    sunday = date(2026, 5, 31)
+    queue_pack(settings, "M1", period="2026-W22")
+    send_packs(settings, sunday)
+    queue_pack(settings, "M1", period="2026-05", kind="monthly")  # the monthly run, later
+    assert summarise_delivery(settings, sunday)["status"]["sent"] == 1
+    with pytest.raises(DeliveryIncomplete, match="2026-05"):
+        summarise_monthly_delivery(settings, sunday)
+    send_packs(settings, sunday)
+    assert summarise_monthly_delivery(settings, sunday)["rows_out"] == 1

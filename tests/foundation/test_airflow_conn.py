@@ -76,6 +76,7 @@ def test_smtp_connection_fills_smtp_settings(review_home, monkeypatch):
                     "disable_ssl": True,
                     "disable_tls": False,
                     "from_email": "review@example.com",
+                    "timeout": 7,
                 },
             }
         ),
@@ -88,3 +89,14 @@ def test_smtp_connection_fills_smtp_settings(review_home, monkeypatch):
         "starttls",
     )
     assert smtp.sender == "review@example.com" and smtp.password.get_secret_value() == "secret"
+    assert smtp.timeout_seconds == 7.0  # the provider's "timeout" extra
+
+
+def test_smtp_connection_without_a_timeout_keeps_the_setting(review_home, monkeypatch):
+    from review_pipeline.settings import load_settings
+
+    monkeypatch.setenv("REVIEW_SMTP__TIMEOUT_SECONDS", "12")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_REVIEW_SMTP", json.dumps({"conn_type": "smtp", "host": "mail.example.com"})
+    )
+    assert load_settings(from_airflow=True).smtp.timeout_seconds == 12.0
