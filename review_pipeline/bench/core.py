@@ -202,20 +202,35 @@ def measure(
     command: Sequence[str],
     env: dict[str, str] | None = None,
     result_file: Path | None = None,
+    *,
+    sample_to: Path | None = None,
+    py_spy: str | None = None,
 ) -> StageResult:
     """Run ``command``; return its wall time and the peak RSS of its whole process tree.
 
     The command's output goes to a temporary file (a pipe could fill and stall
     it); its last line becomes the note of a failed stage. When ``result_file``
     is given, the JSON the stage wrote there fills rows, parts and details.
+    With ``sample_to`` and ``py_spy``, py-spy attaches to the running command
+    from outside (not part of its process tree, so not of its memory) and
+    writes its raw samples there.
     """
+    from review_pipeline.bench.profiling import sample_command
+
     started = time.perf_counter()
     peak = 0
+    sampler: subprocess.Popen[bytes] | None = None
     with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as log:
         proc = subprocess.Popen(
             list(command), env=env, stdout=log, stderr=subprocess.STDOUT, text=True
         )
         ps = psutil.Process(proc.pid)
+        if sample_to is not None and py_spy is not None:
+            sampler = subprocess.Popen(
+                sample_command(py_spy, proc.pid, sample_to),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         try:
             while proc.poll() is None:
                 try:
@@ -234,7 +249,13 @@ def measure(
                     child.kill()
                 proc.kill()
                 proc.wait()
-        seconds = time.perf_counter() - started
+            seconds = time.perf_counter() - started
+            if sampler is not None:  # py-spy writes its file once it sees the process gone
+                try:
+                    sampler.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    sampler.kill()
+                    sampler.wait()
         log.seek(0)
         text = log.read()
     lines = text.strip().splitlines()
@@ -383,9 +404,37 @@ def _run(
     work_dir: Path,
     on_stage: Callable[[StageResult], None] | None,
 ) -> StageResult:
+    """Run one stage, timed without any profiler inside it; py-spy samples it from outside.
+
+    The stage keeps its client-side statement log (``--no-sampler``); when py-spy
+    is installed and may attach, its samples head ``<stage>.profile.txt``.
+    """
+    from review_pipeline.bench.profiling import py_spy_binary, summarise_samples
+
     result_file = work_dir / f"{name}.json"
     result_file.unlink(missing_ok=True)
-    result = measure(name, [*command, "--result", str(result_file)], env, result_file)
+    raw = work_dir / f"{name}.pyspy.raw"
+    raw.unlink(missing_ok=True)
+    spy = py_spy_binary()
+    result = measure(
+        name,
+        [*command, "--no-sampler", "--result", str(result_file)],
+        env,
+        result_file,
+        sample_to=raw if spy else None,
+        py_spy=spy,
+    )
+    profile = work_dir / f"{name}.profile.txt"
+    if raw.is_file():
+        summary = summarise_samples(raw.read_text(encoding="utf-8", errors="replace"), name)
+        rest = profile.read_text(encoding="utf-8") if profile.is_file() else ""
+        profile.write_text(f"{summary}\n\n{rest}", encoding="utf-8")
+    elif spy is None and profile.is_file():
+        rest = profile.read_text(encoding="utf-8")
+        profile.write_text(
+            "no sampled profile: py-spy is not installed (pip install py-spy)\n\n" + rest,
+            encoding="utf-8",
+        )
     if on_stage:
         on_stage(result)
     return result

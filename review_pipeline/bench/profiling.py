@@ -108,24 +108,38 @@ TREE_LINES = 60
 
 
 @contextlib.contextmanager
-def profiled(work_dir: Path, stage: str) -> Generator[None, None, None]:
-    """Run the block under a sampling profiler and the statement log; write
-    ``<stage>.profile.txt``."""
-    with statement_log() as stats:
-        try:
-            from pyinstrument import Profiler
+def profiled(work_dir: Path, stage: str, *, sampler: bool = True) -> Generator[None, None, None]:
+    """Run the block under the statement log (and, with ``sampler``, an in-process
+    sampling profiler); write ``<stage>.profile.txt``.
 
-            body_of = _sampled(Profiler, stage)
-        except ImportError:
-            body_of = _cprofile(stage)
+    ``sampler=False`` is what the benchmark uses when py-spy samples the stage
+    from outside (:func:`sample_command`): no hook inside the process, so the
+    stage's wall time is its own.
+    """
+    with statement_log() as stats:
+        if not sampler:
+            body_of = _nothing()
+        else:
+            try:
+                from pyinstrument import Profiler
+
+                body_of = _sampled(Profiler, stage)
+            except ImportError:
+                body_of = _cprofile(stage)
         next(body_of)
         try:
             yield
         finally:
             body = next(body_of, "")
-            text = f"{body}\n\nslowest statements (client-side timing log):\n{stats.text()}\n"
+            head = f"{body}\n\n" if body else ""
+            text = f"{head}slowest statements (client-side timing log):\n{stats.text()}\n"
             work_dir.mkdir(parents=True, exist_ok=True)
             (work_dir / f"{stage}.profile.txt").write_text(text, encoding="utf-8")
+
+
+def _nothing() -> Generator[str, None, None]:
+    yield ""
+    yield ""
 
 
 def _sampled(profiler_class: Any, stage: str) -> Generator[str, None, None]:
@@ -164,3 +178,81 @@ def _trim_pstats(text: str) -> str:
         if line.strip():
             out.append(line)
     return "\n".join(out)
+
+
+# ------------------------------------------------------- py-spy, from outside the process
+PY_SPY_RATE = 50
+"""Samples per second py-spy takes of a stage (every 20 ms)."""
+
+
+def py_spy_binary() -> str | None:
+    """The py-spy executable (the ``bench`` / ``dev`` extras install it next to Python)."""
+    import shutil
+    import sys
+
+    beside = Path(sys.executable).with_name("py-spy")
+    if beside.is_file():
+        return str(beside)
+    return shutil.which("py-spy")
+
+
+def sample_command(binary: str, pid: int, output: Path) -> list[str]:
+    """py-spy attached to a running stage (and its child processes), raw collapsed stacks.
+
+    ``--nonblocking`` reads the stacks without pausing the process, so the
+    stage runs at its own speed. Attaching needs ptrace rights over the
+    process: root, or ``kernel.yama.ptrace_scope = 0``.
+    """
+    return [
+        binary,
+        "record",
+        "--pid",
+        str(pid),
+        "--subprocesses",
+        "--nonblocking",
+        "--rate",
+        str(PY_SPY_RATE),
+        "--format",
+        "raw",
+        "--output",
+        str(output),
+    ]
+
+
+def summarise_samples(raw: str, stage: str, top: int = 30) -> str:
+    """The frames a stage spent its samples in, from py-spy's raw collapsed stacks.
+
+    Each input line is ``frame;frame;...;frame count``. Inclusive share: the
+    samples in which a frame appears at least once; self share: the samples
+    in which it is the innermost frame. Frames are ``function (file:line)``.
+    """
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count_text = line.rstrip().rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        frames = [_short_frame(f) for f in stack.split(";") if f]
+        if not frames:
+            continue
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + count
+        own[frames[-1]] = own.get(frames[-1], 0) + count
+    if not total:
+        return f"py-spy ({stage}): no samples"
+    lines = [
+        f"py-spy, sampled from outside the process {PY_SPY_RATE} times a second ({stage}):"
+        f" {total} samples",
+        f"{'incl %':>7} {'self %':>7}  frame",
+    ]
+    for frame, n in sorted(inclusive.items(), key=lambda kv: (-kv[1], kv[0]))[:top]:
+        lines.append(f"{100 * n / total:7.1f} {100 * own.get(frame, 0) / total:7.1f}  {frame}")
+    return "\n".join(lines)
+
+
+def _short_frame(frame: str) -> str:
+    frame = re.sub(r"[^\s(]*/site-packages/", "", frame)
+    return re.sub(r"[^\s(]*/(review_pipeline/)", r"\1", frame)

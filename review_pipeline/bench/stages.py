@@ -362,7 +362,8 @@ STAGES: dict[str, Callable[[Settings, argparse.Namespace], dict[str, Any]]] = {
     "checks-vs-scan": stage_checks_vs_scan,
 }
 
-# Stages measured for pipeline targets: profiled (cProfile + statement log).
+# Stages measured for pipeline targets: statement log, and sampled (py-spy from outside,
+# or pyinstrument inside when run without --no-sampler).
 PROFILED = {"extract", "checks", "warehouse-backfill", "incremental-day", "reports", "packs"}
 
 
@@ -382,7 +383,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sample-rows", type=int, default=20_000)
     parser.add_argument("--work-dir", default=".")
     parser.add_argument("--result", help="write the stage's JSON result here")
-    parser.add_argument("--no-profile", action="store_true", help="no cProfile / statement log")
+    parser.add_argument("--no-profile", action="store_true", help="no profiler, no statement log")
+    parser.add_argument(
+        "--no-sampler",
+        action="store_true",
+        help="statement log only: the stage is sampled from outside (py-spy)",
+    )
     return parser.parse_args(argv)
 
 
@@ -396,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings(statement_timeout_seconds=6 * 3600)
     fn = STAGES[a.stage]
     if a.stage in PROFILED and not a.no_profile:
-        with profiled(Path(a.work_dir), a.stage):
+        with profiled(Path(a.work_dir), a.stage, sampler=not a.no_sampler):
             result = fn(settings, a)
     else:
         result = fn(settings, a)
