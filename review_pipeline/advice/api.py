@@ -38,8 +38,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from review_pipeline.advice.actions import action_text
-from review_pipeline.advice.rules import SEVERITY_RANK, iso_week
+from review_pipeline.advice.rules import SEVERITY_RANK
 from review_pipeline.db import warehouse_engine
+from review_pipeline.packs.naming import week_label as iso_week
 from review_pipeline.reports.scope import Scope
 from review_pipeline.settings import Settings
 

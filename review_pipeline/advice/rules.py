@@ -90,9 +90,3 @@ def rule_params(settings: Settings, review_date: date) -> dict[str, Any]:
         "first_accuracy_month": add_months(last, -(a.plan_accuracy_months - 1)),
         "evidence_leads": a.evidence_leads,
     }
-
-
-def iso_week(day: date) -> str:
-    """``2026-W45``: the ISO week of ``day``."""
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"

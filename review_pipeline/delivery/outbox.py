@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 
 from review_pipeline.db import read_sql, step_lock
 from review_pipeline.errors import UserError
+from review_pipeline.packs.naming import month_label, week_label
 
 STATUSES = ("pending", "sending", "sent", "failed", "unknown", "skipped")
 
@@ -67,18 +68,12 @@ def parse_period(text: str) -> Period:
         raise UserError(
             f"a period is an ISO week (2026-W47), a month (2026-11) or a date, got {raw!r}"
         ) from None
-    return Period("weekly", iso_week(day))
-
-
-def iso_week(day: date) -> str:
-    """``2026-W47`` of a date."""
-    year, week, _ = day.isocalendar()
-    return f"{year}-W{week:02d}"
+    return Period("weekly", week_label(day))
 
 
 def periods_of(day: date) -> list[str]:
-    """The periods a business date closes: its ISO week and its month."""
-    return [iso_week(day), f"{day.year}-{day.month:02d}"]
+    """The periods a business date closes: its ISO week and its month (the packs' labels)."""
+    return [week_label(day), month_label(day)]
 
 
 def _filters(periods: list[str] | None, manager: str | None) -> dict[str, Any]:

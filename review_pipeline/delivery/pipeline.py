@@ -120,16 +120,18 @@ def summarise_delivery(
             same manager and period was sent), or still pending / sending.
             Not raised in a dry run (nothing was sent, nothing to judge).
     """
-    from review_pipeline.delivery import outbox
+    from review_pipeline.packs.naming import week_label
 
-    return _summarise(settings, [outbox.iso_week(business_date)], scope, dry_run)
+    return _summarise(settings, [week_label(business_date)], scope, dry_run)
 
 
 def summarise_monthly_delivery(
     settings: Settings, business_date: date, *, scope: str = "all", dry_run: bool = False
 ) -> Mapping[str, Any]:
     """The monthly DAG's judge: :func:`summarise_delivery` for the business date's month."""
-    return _summarise(settings, [f"{business_date.year}-{business_date.month:02d}"], scope, dry_run)
+    from review_pipeline.packs.naming import month_label
+
+    return _summarise(settings, [month_label(business_date)], scope, dry_run)
 
 
 def _summarise(

@@ -751,21 +751,18 @@ def extract_sql_source(
             progress(entity)
         with psycopg.connect(dsn, options=options) as src:
             try:
-                return _extract_entity_named(entity, src)
+                return extract_entity(
+                    settings,
+                    mapping,
+                    entity,
+                    business_date,
+                    lookback=lookback,
+                    src=src,
+                    landing=landing,
+                    reconcile=reconcile,
+                )
             except SourceCopyError as exc:  # name the entity: the relay only knows the SQL
                 raise SourceCopyError(f"{mapping.source}.{entity}: {exc}") from exc
-
-    def _extract_entity_named(entity: str, src: psycopg.Connection[Any]) -> BatchResult:
-        return extract_entity(
-            settings,
-            mapping,
-            entity,
-            business_date,
-            lookback=lookback,
-            src=src,
-            landing=landing,
-            reconcile=reconcile,
-        )
 
     # Each entity is its own batch and transaction, reading only its own raw and staging
     # tables: they run side by side (a landing keeps two server processes busy, typed

@@ -8,7 +8,8 @@ import pytest
 
 from review_pipeline.advice.actions import action_text, money, pct
 from review_pipeline.advice.api import AdviceItem, rank_key
-from review_pipeline.advice.rules import RULE_IDS, accuracy_month, iso_week, rule_params
+from review_pipeline.advice.rules import RULE_IDS, accuracy_month, rule_params
+from review_pipeline.packs.naming import week_label as iso_week
 
 pytestmark = pytest.mark.unit
 
